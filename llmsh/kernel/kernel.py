@@ -1,0 +1,528 @@
+"""The kernel: a process table of model jobs, scheduled on the local devices.
+
+Its public API is a small set of async methods (submit, kill, pause, resume,
+renice, wait, list, get, subscribe, devices, output, explain) so that an embedded
+shell and the socket daemon expose exactly the same behaviour. Each job runs as
+its own task: one job failing never touches another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import collections
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from .builtin_kinds import register_builtin_kinds
+from .config import KernelConfig
+from .context import JobContext
+from .control import JobFailed, JobKilled
+from .devices import NA, DeviceProbe, DeviceSnapshot
+from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
+from .events import EventBus, EventType, Subscription
+from .kinds import JobKind, KindRegistry
+from .records import JobSpec, JobState, Process, Progress, check_transition
+from .scheduler import DeviceCapacity, Scheduler, Waiting
+from .store import JobStore
+
+KILLED_STATUS = 137
+PROGRESS_SAVE_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What submitting a spec would do, without doing it (the `explain` command)."""
+
+    kind: str
+    mem_estimate: int
+    candidates: tuple[str, ...]
+    device_now: str | None  # where it would start right now, if it could
+    fits: bool
+    reason: str
+    jobs_ahead: int
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class Kernel:
+    def __init__(
+        self, config: KernelConfig | None = None, kinds: KindRegistry | None = None
+    ) -> None:
+        self.config = config or KernelConfig()
+        if kinds is None:
+            kinds = KindRegistry()
+            register_builtin_kinds(kinds)
+        self.kinds = kinds
+        self.id = uuid.uuid4().hex[:12]
+        self.bus = EventBus()
+        self.probe = DeviceProbe(self.config.nvml)
+        self.table: dict[int, Process] = {}
+        self._finished_order: collections.deque[int] = collections.deque()
+        self._contexts: dict[int, JobContext] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._waiters: dict[int, list[asyncio.Future[Process]]] = {}
+        self._paused_from: dict[int, JobState] = {}
+        self._kill_requested: set[int] = set()
+        self._enqueued_at: dict[int, float] = {}
+        self._last_progress_save: dict[int, float] = {}
+        self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="llmsh-job")
+        self.store: JobStore | None = None
+        self.scheduler: Scheduler | None = None
+        self.started = False
+
+    # -- life cycle ------------------------------------------------------------------
+
+    async def start(self) -> Kernel:
+        state_dir = self.config.state_dir or paths.state_dir()
+        self.store = JobStore(Path(state_dir) / "jobs.db")
+        self.store.register_kernel(self.id)
+        self.store.recover("the kernel that ran it stopped (crashed or killed)")
+        capacities = self.config.capacities or self._probe_capacities()
+        self.scheduler = Scheduler(
+            [DeviceCapacity(c.id, c.mem_budget, c.slots) for c in capacities],
+            self.config.aging_seconds,
+        )
+        self.started = True
+        return self
+
+    def _probe_capacities(self) -> list[DeviceCapacity]:
+        caps = []
+        for snap in self.probe.snapshot():
+            total = snap.mem_total if snap.mem_total is not NA else 0
+            if snap.kind == "cpu":
+                caps.append(
+                    DeviceCapacity(
+                        "cpu", int(total * self.config.cpu_memory_fraction), self.config.cpu_slots
+                    )
+                )
+            else:
+                caps.append(
+                    DeviceCapacity(
+                        snap.id, int(total * self.config.gpu_memory_fraction), self.config.gpu_slots
+                    )
+                )
+        return caps
+
+    async def close(self, reason: str = "the kernel stopped") -> None:
+        """Stop every unfinished job (recorded as interrupted) and close the store."""
+        if not self.started:
+            return
+        for pid, proc in list(self.table.items()):
+            if proc.state == JobState.QUEUED or (
+                proc.state == JobState.PAUSED and pid not in self._tasks
+            ):
+                self._sched.remove(pid)
+                self._finish(pid, JobState.INTERRUPTED, None, reason)
+        tasks = list(self._tasks.values())
+        for pid, ctx in list(self._contexts.items()):
+            ctx.kill()
+            self._tasks[pid].cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.config.kill_grace * 5)
+        for pid, proc in list(self.table.items()):
+            if not proc.finished:
+                self._finish(pid, JobState.INTERRUPTED, None, reason)
+        self.bus.close()
+        assert self.store is not None
+        self.store.unregister_kernel(self.id)
+        self.store.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.started = False
+
+    async def __aenter__(self) -> Kernel:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def _sched(self) -> Scheduler:
+        if self.scheduler is None:
+            raise KernelError("the kernel is not started")
+        return self.scheduler
+
+    @property
+    def _store(self) -> JobStore:
+        if self.store is None:
+            raise KernelError("the kernel is not started")
+        return self.store
+
+    # -- the public API --------------------------------------------------------------
+
+    def _prepare(self, spec: JobSpec) -> tuple[JobKind, tuple[str, ...], int]:
+        kind = self.kinds.validate(spec)
+        if not -20 <= spec.priority <= 19:
+            raise InvalidRequest(f"invalid priority {spec.priority}: must be -20..19")
+        candidates = self._sched.candidates(spec.device, kind.devices)
+        try:
+            mem = int(kind.estimate(spec))
+        except KernelError:
+            raise
+        except Exception as exc:  # an estimator's complaint is about the request
+            raise InvalidRequest(
+                str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+            ) from None
+        return kind, candidates, mem
+
+    async def submit(self, spec: JobSpec) -> Process:
+        """Queue a job. Raises KernelError for requests refused outright."""
+        kind, candidates, mem = self._prepare(spec)
+        if len(self._sched) >= self.config.max_queue:
+            raise QueueFull(
+                f"the queue is full ({self.config.max_queue} jobs waiting); "
+                "try again when some have started"
+            )
+        now = self.config.clock()
+        proc = Process(
+            pid=self._store.allocate_pid(),
+            kind=spec.kind,
+            argv=tuple(spec.argv),
+            args=dict(spec.args),
+            state=JobState.QUEUED,
+            priority=spec.priority,
+            device_request=spec.device or "auto",
+            mem_estimate=mem,
+            created=now,
+            session=spec.session,
+            parent=spec.parent,
+            kernel_id=self.id,
+        )
+        self.table[proc.pid] = proc
+        self._store.save(proc, transition=True, reason="submitted")
+        self.bus.publish(EventType.STATE, proc.pid, proc)
+        try:
+            self._sched.admit(mem, kind.slots, candidates)
+        except PlacementError as exc:
+            self._finish(proc.pid, JobState.FAILED, 1, str(exc))
+            return self.table[proc.pid]
+        self._enqueued_at[proc.pid] = now
+        self._sched.enqueue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
+        self._schedule()
+        return self.table[proc.pid]
+
+    async def explain(self, spec: JobSpec) -> Plan:
+        kind, candidates, mem = self._prepare(spec)
+        try:
+            self._sched.admit(mem, kind.slots, candidates)
+        except PlacementError as exc:
+            return Plan(kind.name, mem, candidates, None, False, str(exc), len(self._sched))
+        device = self._sched.choose(mem, kind.slots, candidates)
+        ahead = len(self._sched)
+        reason = (
+            f"would start now on {device}"
+            if device and not ahead
+            else f"would wait in the queue behind {ahead} job(s)"
+        )
+        return Plan(kind.name, mem, candidates, device, True, reason, ahead)
+
+    async def kill(self, pid: int, reason: str = "killed") -> Process:
+        proc = self._require_live(pid, "kill")
+        if pid not in self._tasks:  # queued, or paused before it started
+            self._sched.remove(pid)
+            self._finish(pid, JobState.KILLED, KILLED_STATUS, reason)
+            return self.table[pid]
+        self._kill_requested.add(pid)
+        self._contexts[pid].kill()
+        task = self._tasks[pid]
+        task.cancel()
+        await asyncio.wait([task], timeout=self.config.kill_grace * 5)
+        return self.table.get(pid, proc)
+
+    async def pause(self, pid: int) -> Process:
+        proc = self._require_live(pid, "pause")
+        if proc.state == JobState.PAUSED:
+            raise KernelError(f"job {pid} is already paused")
+        self._paused_from[pid] = proc.state
+        if pid in self._contexts:
+            self._contexts[pid].pause()
+        else:
+            self._sched.remove(pid)
+        self._transition(pid, JobState.PAUSED, why="paused")
+        return self.table[pid]
+
+    async def resume(self, pid: int) -> Process:
+        proc = self._require_live(pid, "resume")
+        if proc.state != JobState.PAUSED:
+            raise KernelError(f"job {pid} is not paused (it is {proc.state.value})")
+        before = self._paused_from.pop(pid, JobState.RUNNING)
+        if pid in self._contexts:
+            self._contexts[pid].resume()
+            self._transition(pid, before, why="resumed")
+        else:
+            self._transition(pid, JobState.QUEUED, why="resumed")
+            kind = self.kinds.get(proc.kind)
+            candidates = self._sched.candidates(proc.device_request, kind.devices)
+            self._sched.enqueue(
+                Waiting(
+                    pid,
+                    proc.priority,
+                    proc.mem_estimate,
+                    kind.slots,
+                    candidates,
+                    self._enqueued_at.get(pid, proc.created),
+                )
+            )
+            self._schedule()
+        return self.table[pid]
+
+    async def renice(self, pid: int, priority: int) -> Process:
+        self._require_live(pid, "renice")
+        if not -20 <= priority <= 19:
+            raise InvalidRequest(f"invalid priority {priority}: must be -20..19")
+        self._update(pid, priority=priority)
+        self._sched.renice(pid, priority)
+        self._schedule()
+        return self.table[pid]
+
+    async def wait(self, pids: Iterable[int], timeout: float | None = None) -> list[Process]:
+        """Wait until every job given has finished; returns their final records."""
+        futures = []
+        for pid in pids:
+            proc = await self.get(pid)
+            if proc.finished:
+                fut: asyncio.Future[Process] = asyncio.get_running_loop().create_future()
+                fut.set_result(proc)
+            else:
+                fut = asyncio.get_running_loop().create_future()
+                self._waiters.setdefault(pid, []).append(fut)
+            futures.append(fut)
+        if not futures:
+            return []
+        done, _ = await asyncio.wait(futures, timeout=timeout)
+        if len(done) != len(futures):
+            raise asyncio.TimeoutError()
+        return [f.result() for f in futures]
+
+    async def get(self, pid: int) -> Process:
+        proc = self.table.get(pid)
+        if proc is None and self.store is not None:
+            proc = self.store.load(pid)
+        if proc is None:
+            raise NoSuchJob(pid)
+        return proc
+
+    async def list(
+        self,
+        states: Iterable[JobState] | None = None,
+        device: str | None = None,
+        include_finished: bool = False,
+        session: str | None = None,
+    ) -> list[Process]:
+        procs = list(self.table.values())
+        if include_finished:
+            procs = self._store.load_all(exclude=self.table.keys()) + procs
+            procs.sort(key=lambda p: p.pid)
+        wanted = set(states) if states else None
+        out = []
+        for p in procs:
+            if wanted is not None:
+                if p.state not in wanted:
+                    continue
+            elif not include_finished and p.finished:
+                continue
+            if session is not None and p.session != session:
+                continue
+            if device and not _on_device(p, device):
+                continue
+            out.append(p)
+        return out
+
+    def subscribe(
+        self, pids: Iterable[int] | None = None, types: Iterable[EventType] | None = None
+    ) -> Subscription:
+        return self.bus.subscribe(pids, types)
+
+    async def devices(self) -> builtins.list[DeviceSnapshot]:
+        return await asyncio.get_running_loop().run_in_executor(None, self.probe.snapshot)
+
+    def capacities(self) -> builtins.list[DeviceCapacity]:
+        return [
+            DeviceCapacity(d.id, d.mem_budget, d.slots, d.mem_reserved, d.slots_used)
+            for d in self._sched.devices.values()
+        ]
+
+    def queue_order(self) -> builtins.list[int]:
+        return self._sched.order()
+
+    async def output(self, pid: int) -> str:
+        await self.get(pid)
+        path = self._store.output_path(pid)
+        if pid in self._contexts:
+            self._contexts[pid].flush()
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    async def flush(self) -> None:
+        """Wait until the store holds everything recorded so far."""
+        await asyncio.get_running_loop().run_in_executor(None, self._store.flush)
+
+    # -- running jobs ----------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        for placement in self._sched.next_placements():
+            self._start(placement.pid, placement.device)
+
+    def _start(self, pid: int, device: str) -> None:
+        proc = self.table[pid]
+        kind = self.kinds.get(proc.kind)
+        spec = JobSpec(
+            proc.kind,
+            proc.argv,
+            proc.args,
+            proc.device_request,
+            proc.priority,
+            proc.session,
+            proc.parent,
+        )
+        ctx = JobContext(self, pid, spec, device, self._store.output_dir, self._executor)
+        self._contexts[pid] = ctx
+        state = JobState.LOADING if kind.loads_model else JobState.RUNNING
+        self._transition(pid, state, device=device, started=self.config.clock(), why="started")
+        task = asyncio.get_running_loop().create_task(self._run(pid, kind, ctx))
+        self._tasks[pid] = task
+        task.add_done_callback(lambda t: self._task_done(pid, ctx))
+
+    def _task_done(self, pid: int, ctx: JobContext) -> None:
+        """A task cancelled before its first step never enters `_run`: finish it here."""
+        if self._contexts.get(pid) is ctx:
+            killed = pid in self._kill_requested
+            self._end(
+                pid,
+                ctx,
+                JobState.KILLED if killed else JobState.INTERRUPTED,
+                KILLED_STATUS if killed else None,
+                "killed" if killed else "the kernel stopped",
+            )
+
+    async def _run(self, pid: int, kind: JobKind, ctx: JobContext) -> None:
+        state, reason = JobState.DONE, ""
+        status: int | None = 0
+        try:
+            status = await kind.run(ctx)
+            if not isinstance(status, int):
+                state, status, reason = JobState.FAILED, 1, f"job returned {status!r}, not a status"
+            elif status != 0:
+                state, reason = JobState.FAILED, f"exit status {status}"
+        except (asyncio.CancelledError, JobKilled):
+            if pid in self._kill_requested:
+                state, status, reason = JobState.KILLED, KILLED_STATUS, "killed"
+            else:
+                state, status, reason = JobState.INTERRUPTED, None, "the kernel stopped"
+        except JobFailed as exc:
+            state, status, reason = JobState.FAILED, 1, str(exc) or "failed"
+        except MemoryError as exc:
+            state, status, reason = JobState.FAILED, 1, f"out of memory: {exc}".rstrip(": ")
+        except Exception as exc:  # a job's bug must not take the kernel down
+            state, status, reason = JobState.FAILED, 1, _one_line(exc)
+        self._end(pid, ctx, state, status, reason)
+
+    def _end(
+        self, pid: int, ctx: JobContext, state: JobState, status: int | None, reason: str
+    ) -> None:
+        ctx.close()
+        self._contexts.pop(pid, None)
+        self._tasks.pop(pid, None)
+        self._kill_requested.discard(pid)
+        self._sched.release(pid)
+        self._finish(pid, state, status, reason)
+        self._schedule()
+
+    # -- callbacks from job contexts (event-loop thread) ------------------------------
+
+    def _on_output(self, pid: int, text: str) -> None:
+        self.bus.publish(EventType.OUTPUT, pid, None, text)
+
+    def _on_progress(self, pid: int, progress: Progress, metrics: dict[str, Any]) -> None:
+        proc = self.table.get(pid)
+        if proc is None or proc.finished:
+            return
+        new = proc.evolve(progress=progress, metrics=metrics)
+        self.table[pid] = new
+        now = self.config.clock()
+        if now - self._last_progress_save.get(pid, 0.0) >= PROGRESS_SAVE_INTERVAL:
+            self._last_progress_save[pid] = now
+            self._store.save(new)
+        self.bus.publish(EventType.PROGRESS, pid, new)
+
+    def _on_memory(self, pid: int, nbytes: int) -> None:
+        if pid in self.table and not self.table[pid].finished:
+            self._update(pid, mem_measured=nbytes)
+
+    def _on_running(self, pid: int) -> None:
+        proc = self.table.get(pid)
+        if proc is not None and proc.state == JobState.LOADING:
+            self._transition(pid, JobState.RUNNING, why="loaded")
+        elif proc is not None and proc.state == JobState.PAUSED:
+            self._paused_from[pid] = JobState.RUNNING
+
+    # -- record keeping --------------------------------------------------------------
+
+    def _require_live(self, pid: int, verb: str) -> Process:
+        proc = self.table.get(pid)
+        if proc is None:
+            stored = self.store.load(pid) if self.store is not None else None
+            if stored is None:
+                raise NoSuchJob(pid)
+            proc = stored
+        if proc.finished:
+            raise KernelError(
+                f"cannot {verb} job {pid}: it has already finished ({proc.state.value})"
+            )
+        if pid not in self.table:
+            raise KernelError(f"cannot {verb} job {pid}: it belongs to another kernel")
+        return proc
+
+    def _update(self, pid: int, **changes: Any) -> None:
+        new = self.table[pid].evolve(**changes)
+        self.table[pid] = new
+        self._store.save(new)
+        self.bus.publish(EventType.PROGRESS, pid, new)
+
+    def _transition(self, pid: int, state: JobState, why: str = "", **changes: Any) -> None:
+        """Move a job to a new state; `why` is logged with the transition."""
+        old = self.table[pid]
+        check_transition(old.state, state)
+        new = old.evolve(state=state, **changes)
+        self.table[pid] = new
+        self._store.save(new, transition=True, old=old.state, reason=why)
+        self.bus.publish(EventType.STATE, pid, new)
+
+    def _finish(self, pid: int, state: JobState, status: int | None, reason: str) -> None:
+        old = self.table[pid]
+        if old.finished:
+            return
+        self._transition(
+            pid,
+            state,
+            why=reason,
+            exit_status=status,
+            ended=self.config.clock(),
+            reason="" if state == JobState.DONE else reason,
+        )
+        self._paused_from.pop(pid, None)
+        self._enqueued_at.pop(pid, None)
+        self._last_progress_save.pop(pid, None)
+        for fut in self._waiters.pop(pid, []):
+            if not fut.done():
+                fut.set_result(self.table[pid])
+        self._finished_order.append(pid)
+        while len(self._finished_order) > self.config.history_limit:
+            self.table.pop(self._finished_order.popleft(), None)
+
+
+def _on_device(proc: Process, device: str) -> bool:
+    where = proc.device or proc.device_request
+    if device == "cuda":
+        return where.startswith("cuda")
+    return where == device

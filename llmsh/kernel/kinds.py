@@ -1,0 +1,85 @@
+"""Job kinds: what the kernel knows how to run. Built-in and plugin kinds register alike."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .context import JobContext
+from .control import JobControl
+from .errors import InvalidRequest, UnknownKind
+from .records import JobSpec
+
+Runner = Callable[[JobContext], Awaitable[int]]
+Estimator = Callable[[JobSpec], int]
+Validator = Callable[[dict[str, Any]], None]
+
+
+def no_memory(spec: JobSpec) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How to run one kind of job.
+
+    `run` is a coroutine given the job's context; it returns the exit status (0 for
+    success) or raises JobFailed. `estimate` gives the bytes the job will hold on its
+    device, used for placement before the job starts. `loads_model` jobs start in
+    the `loading` state until the context's `mark_running()`.
+    """
+
+    name: str
+    run: Runner
+    estimate: Estimator = no_memory
+    devices: tuple[str, ...] = ("cpu",)
+    slots: int = 1
+    loads_model: bool = False
+    validate: Validator | None = None
+    description: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def threaded(fn: Callable[[dict[str, Any], JobControl], int]) -> Runner:
+    """Adapt blocking job code `fn(args, control) -> status` to a kernel runner."""
+
+    async def run(ctx: JobContext) -> int:
+        return await ctx.run_blocking(fn, ctx.args, ctx)
+
+    run.__name__ = getattr(fn, "__name__", "threaded")
+    return run
+
+
+class KindRegistry:
+    def __init__(self) -> None:
+        self._kinds: dict[str, JobKind] = {}
+
+    def register(self, kind: JobKind, replace: bool = False) -> None:
+        if kind.name in self._kinds and not replace:
+            raise ValueError(f"job kind {kind.name!r} is already registered")
+        self._kinds[kind.name] = kind
+
+    def unregister(self, name: str) -> None:
+        self._kinds.pop(name, None)
+
+    def get(self, name: str) -> JobKind:
+        try:
+            return self._kinds[name]
+        except KeyError:
+            raise UnknownKind(f"unknown job kind {name!r}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def validate(self, spec: JobSpec) -> JobKind:
+        kind = self.get(spec.kind)
+        if kind.validate is not None:
+            try:
+                kind.validate(spec.args)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise InvalidRequest(str(exc)) from None
+        return kind

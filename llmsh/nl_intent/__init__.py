@@ -1,0 +1,1 @@
+"""Natural-language intent parser (MiniLM + LoRA, joint intent and slot tagging)."""
