@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .devices import NA, DeviceSnapshot
 from .scheduler import DeviceCapacity
 
 
@@ -47,3 +48,19 @@ class KernelConfig:
         for name in ("cpu_memory_fraction", "gpu_memory_fraction"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
+
+
+def capacities_for(snapshots: list[DeviceSnapshot], config: KernelConfig) -> list[DeviceCapacity]:
+    """What the scheduler may hand out on each device: a share of its memory, and slots."""
+    caps = []
+    for snap in snapshots:
+        total = snap.mem_total if snap.mem_total is not NA else 0
+        if snap.kind == "cpu":
+            caps.append(
+                DeviceCapacity("cpu", int(total * config.cpu_memory_fraction), config.cpu_slots)
+            )
+        else:
+            caps.append(
+                DeviceCapacity(snap.id, int(total * config.gpu_memory_fraction), config.gpu_slots)
+            )
+    return caps

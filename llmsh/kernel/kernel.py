@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import collections
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,19 +19,19 @@ from typing import Any
 
 from .. import paths
 from .builtin_kinds import register_builtin_kinds
-from .config import KernelConfig
+from .config import KernelConfig, capacities_for
 from .context import JobContext
 from .control import JobFailed, JobKilled
-from .devices import NA, DeviceProbe, DeviceSnapshot
+from .devices import DeviceProbe, DeviceSnapshot
 from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
 from .events import EventBus, EventType, Subscription
 from .kinds import JobKind, KindRegistry
-from .records import JobSpec, JobState, Process, Progress, check_transition
+from .records import JobSpec, JobState, Process, Progress
 from .scheduler import DeviceCapacity, Scheduler, Waiting
 from .store import JobStore
+from .table import ProcessTable
 
 KILLED_STATUS = 137
-PROGRESS_SAVE_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,18 +64,15 @@ class Kernel:
         self.id = uuid.uuid4().hex[:12]
         self.bus = EventBus()
         self.probe = DeviceProbe(self.config.nvml)
-        self.table: dict[int, Process] = {}
-        self._finished_order: collections.deque[int] = collections.deque()
         self._contexts: dict[int, JobContext] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._waiters: dict[int, list[asyncio.Future[Process]]] = {}
         self._paused_from: dict[int, JobState] = {}
         self._kill_requested: set[int] = set()
         self._enqueued_at: dict[int, float] = {}
-        self._last_progress_save: dict[int, float] = {}
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="llmsh-job")
         self.store: JobStore | None = None
         self.scheduler: Scheduler | None = None
+        self._table: ProcessTable | None = None
         self.started = False
 
     # -- life cycle ------------------------------------------------------------------
@@ -86,31 +82,16 @@ class Kernel:
         self.store = JobStore(Path(state_dir) / "jobs.db")
         self.store.register_kernel(self.id)
         self.store.recover("the kernel that ran it stopped (crashed or killed)")
-        capacities = self.config.capacities or self._probe_capacities()
+        self._table = ProcessTable(
+            self.store, self.bus, self.config.clock, self.config.history_limit
+        )
+        capacities = self.config.capacities or capacities_for(self.probe.snapshot(), self.config)
         self.scheduler = Scheduler(
             [DeviceCapacity(c.id, c.mem_budget, c.slots) for c in capacities],
             self.config.aging_seconds,
         )
         self.started = True
         return self
-
-    def _probe_capacities(self) -> list[DeviceCapacity]:
-        caps = []
-        for snap in self.probe.snapshot():
-            total = snap.mem_total if snap.mem_total is not NA else 0
-            if snap.kind == "cpu":
-                caps.append(
-                    DeviceCapacity(
-                        "cpu", int(total * self.config.cpu_memory_fraction), self.config.cpu_slots
-                    )
-                )
-            else:
-                caps.append(
-                    DeviceCapacity(
-                        snap.id, int(total * self.config.gpu_memory_fraction), self.config.gpu_slots
-                    )
-                )
-        return caps
 
     async def close(self, reason: str = "the kernel stopped") -> None:
         """Stop every unfinished job (recorded as interrupted) and close the store."""
@@ -149,6 +130,17 @@ class Kernel:
         if self.scheduler is None:
             raise KernelError("the kernel is not started")
         return self.scheduler
+
+    @property
+    def _procs(self) -> ProcessTable:
+        if self._table is None:
+            raise KernelError("the kernel is not started")
+        return self._table
+
+    @property
+    def table(self) -> dict[int, Process]:
+        """The live records by pid (read-only by convention: change them via the API)."""
+        return self._procs.records
 
     @property
     def _store(self) -> JobStore:
@@ -196,9 +188,7 @@ class Kernel:
             parent=spec.parent,
             kernel_id=self.id,
         )
-        self.table[proc.pid] = proc
-        self._store.save(proc, transition=True, reason="submitted")
-        self.bus.publish(EventType.STATE, proc.pid, proc)
+        self._procs.add(proc)
         try:
             self._sched.admit(mem, kind.slots, candidates)
         except PlacementError as exc:
@@ -278,23 +268,20 @@ class Kernel:
         self._require_live(pid, "renice")
         if not -20 <= priority <= 19:
             raise InvalidRequest(f"invalid priority {priority}: must be -20..19")
-        self._update(pid, priority=priority)
+        self._procs.update(pid, priority=priority)
         self._sched.renice(pid, priority)
         self._schedule()
         return self.table[pid]
 
-    async def wait(self, pids: Iterable[int], timeout: float | None = None) -> list[Process]:
+    async def wait(
+        self, pids: Iterable[int], timeout: float | None = None
+    ) -> builtins.list[Process]:
         """Wait until every job given has finished; returns their final records."""
         futures = []
         for pid in pids:
-            proc = await self.get(pid)
-            if proc.finished:
-                fut: asyncio.Future[Process] = asyncio.get_running_loop().create_future()
-                fut.set_result(proc)
-            else:
-                fut = asyncio.get_running_loop().create_future()
-                self._waiters.setdefault(pid, []).append(fut)
-            futures.append(fut)
+            if self._procs.lookup(pid) is None:
+                raise NoSuchJob(pid)
+            futures.append(self._procs.waiter(pid))
         if not futures:
             return []
         done, _ = await asyncio.wait(futures, timeout=timeout)
@@ -303,9 +290,7 @@ class Kernel:
         return [f.result() for f in futures]
 
     async def get(self, pid: int) -> Process:
-        proc = self.table.get(pid)
-        if proc is None and self.store is not None:
-            proc = self.store.load(pid)
+        proc = self._procs.lookup(pid)
         if proc is None:
             raise NoSuchJob(pid)
         return proc
@@ -316,25 +301,8 @@ class Kernel:
         device: str | None = None,
         include_finished: bool = False,
         session: str | None = None,
-    ) -> list[Process]:
-        procs = list(self.table.values())
-        if include_finished:
-            procs = self._store.load_all(exclude=self.table.keys()) + procs
-            procs.sort(key=lambda p: p.pid)
-        wanted = set(states) if states else None
-        out = []
-        for p in procs:
-            if wanted is not None:
-                if p.state not in wanted:
-                    continue
-            elif not include_finished and p.finished:
-                continue
-            if session is not None and p.session != session:
-                continue
-            if device and not _on_device(p, device):
-                continue
-            out.append(p)
-        return out
+    ) -> builtins.list[Process]:
+        return self._procs.select(states, device, include_finished, session)
 
     def subscribe(
         self, pids: Iterable[int] | None = None, types: Iterable[EventType] | None = None
@@ -444,37 +412,25 @@ class Kernel:
         self.bus.publish(EventType.OUTPUT, pid, None, text)
 
     def _on_progress(self, pid: int, progress: Progress, metrics: dict[str, Any]) -> None:
-        proc = self.table.get(pid)
-        if proc is None or proc.finished:
-            return
-        new = proc.evolve(progress=progress, metrics=metrics)
-        self.table[pid] = new
-        now = self.config.clock()
-        if now - self._last_progress_save.get(pid, 0.0) >= PROGRESS_SAVE_INTERVAL:
-            self._last_progress_save[pid] = now
-            self._store.save(new)
-        self.bus.publish(EventType.PROGRESS, pid, new)
+        self._procs.progress(pid, progress, metrics)
 
     def _on_memory(self, pid: int, nbytes: int) -> None:
         if pid in self.table and not self.table[pid].finished:
-            self._update(pid, mem_measured=nbytes)
+            self._procs.update(pid, mem_measured=nbytes)
 
     def _on_running(self, pid: int) -> None:
         proc = self.table.get(pid)
         if proc is not None and proc.state == JobState.LOADING:
-            self._transition(pid, JobState.RUNNING, why="loaded")
+            self._procs.transition(pid, JobState.RUNNING, why="loaded")
         elif proc is not None and proc.state == JobState.PAUSED:
             self._paused_from[pid] = JobState.RUNNING
 
     # -- record keeping --------------------------------------------------------------
 
     def _require_live(self, pid: int, verb: str) -> Process:
-        proc = self.table.get(pid)
+        proc = self._procs.lookup(pid)
         if proc is None:
-            stored = self.store.load(pid) if self.store is not None else None
-            if stored is None:
-                raise NoSuchJob(pid)
-            proc = stored
+            raise NoSuchJob(pid)
         if proc.finished:
             raise KernelError(
                 f"cannot {verb} job {pid}: it has already finished ({proc.state.value})"
@@ -483,46 +439,10 @@ class Kernel:
             raise KernelError(f"cannot {verb} job {pid}: it belongs to another kernel")
         return proc
 
-    def _update(self, pid: int, **changes: Any) -> None:
-        new = self.table[pid].evolve(**changes)
-        self.table[pid] = new
-        self._store.save(new)
-        self.bus.publish(EventType.PROGRESS, pid, new)
-
     def _transition(self, pid: int, state: JobState, why: str = "", **changes: Any) -> None:
-        """Move a job to a new state; `why` is logged with the transition."""
-        old = self.table[pid]
-        check_transition(old.state, state)
-        new = old.evolve(state=state, **changes)
-        self.table[pid] = new
-        self._store.save(new, transition=True, old=old.state, reason=why)
-        self.bus.publish(EventType.STATE, pid, new)
+        self._procs.transition(pid, state, why, **changes)
 
     def _finish(self, pid: int, state: JobState, status: int | None, reason: str) -> None:
-        old = self.table[pid]
-        if old.finished:
-            return
-        self._transition(
-            pid,
-            state,
-            why=reason,
-            exit_status=status,
-            ended=self.config.clock(),
-            reason="" if state == JobState.DONE else reason,
-        )
+        self._procs.finish(pid, state, status, reason)
         self._paused_from.pop(pid, None)
         self._enqueued_at.pop(pid, None)
-        self._last_progress_save.pop(pid, None)
-        for fut in self._waiters.pop(pid, []):
-            if not fut.done():
-                fut.set_result(self.table[pid])
-        self._finished_order.append(pid)
-        while len(self._finished_order) > self.config.history_limit:
-            self.table.pop(self._finished_order.popleft(), None)
-
-
-def _on_device(proc: Process, device: str) -> bool:
-    where = proc.device or proc.device_request
-    if device == "cuda":
-        return where.startswith("cuda")
-    return where == device
