@@ -73,6 +73,7 @@ class Kernel:
         self.store: JobStore | None = None
         self.scheduler: Scheduler | None = None
         self._table: ProcessTable | None = None
+        self._draining = False
         self.started = False
 
     # -- life cycle ------------------------------------------------------------------
@@ -93,10 +94,17 @@ class Kernel:
         self.started = True
         return self
 
-    async def close(self, reason: str = "the kernel stopped") -> None:
-        """Stop every unfinished job (recorded as interrupted) and close the store."""
+    async def close(self, reason: str = "the kernel stopped", grace: float = 0.0) -> None:
+        """Stop every unfinished job (recorded as interrupted) and close the store.
+
+        With `grace`, running jobs first get that many seconds to finish on their own
+        (queued jobs are not started meanwhile).
+        """
         if not self.started:
             return
+        self._draining = True
+        if grace > 0 and self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=grace)
         for pid, proc in list(self.table.items()):
             if proc.state == JobState.QUEUED or (
                 proc.state == JobState.PAUSED and pid not in self._tasks
@@ -198,6 +206,28 @@ class Kernel:
         self._sched.enqueue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
         self._schedule()
         return self.table[proc.pid]
+
+    async def restart(self, pid: int, session: str | None = None) -> Process:
+        """Run a finished job again as a new job linked to it (`parent`).
+
+        Job kinds that checkpoint (fine-tuning) find the old job's checkpoint through
+        the parent pid and continue from it; others simply start over.
+        """
+        old = await self.get(pid)
+        if not old.finished:
+            raise KernelError(f"job {pid} has not finished ({old.state.value}): nothing to restart")
+        if old.state is JobState.DONE:
+            raise KernelError(f"job {pid} completed: nothing to restart")
+        spec = JobSpec(
+            old.kind,
+            old.argv,
+            dict(old.args),
+            old.device_request,
+            old.priority,
+            old.session if session is None else session,
+            parent=pid,
+        )
+        return await self.submit(spec)
 
     async def explain(self, spec: JobSpec) -> Plan:
         kind, candidates, mem = self._prepare(spec)
@@ -338,6 +368,8 @@ class Kernel:
     # -- running jobs ----------------------------------------------------------------
 
     def _schedule(self) -> None:
+        if self._draining:
+            return
         for placement in self._sched.next_placements():
             self._start(placement.pid, placement.device)
 

@@ -277,3 +277,29 @@ async def test_close_interrupts_unfinished_jobs(tmp_path: Path) -> None:
         got = await k2.get(p.pid)
         assert got.state is JobState.INTERRUPTED and "kernel stopped" in got.reason
     await k2.close()
+
+
+async def test_restart_links_a_new_job_to_an_interrupted_one(tmp_path: Path) -> None:
+    k = await Kernel(KernelConfig(state_dir=tmp_path, nvml=None, capacities=caps())).start()
+    old = await k.submit(sleep(30, session="a"))
+    await k.close()
+    async with Kernel(KernelConfig(state_dir=tmp_path, nvml=None, capacities=caps())) as k2:
+        new = await k2.restart(old.pid, session="b")
+        assert new.pid != old.pid and new.parent == old.pid and new.session == "b"
+        assert new.args == {"seconds": 30} and new.state is JobState.RUNNING
+        with pytest.raises(KernelError, match="has not finished"):
+            await k2.restart(new.pid)
+        await k2.kill(new.pid)
+        done = await k2.submit(sleep(0))
+        await k2.wait([done.pid])
+        with pytest.raises(KernelError, match="completed"):
+            await k2.restart(done.pid)
+
+
+async def test_close_with_grace_lets_running_jobs_finish(tmp_path: Path) -> None:
+    k = await Kernel(KernelConfig(state_dir=tmp_path, nvml=None, capacities=caps())).start()
+    short = await k.submit(sleep(0.2))
+    long = await k.submit(sleep(30))
+    await k.close(grace=0.5)
+    assert k.table[short.pid].state is JobState.DONE
+    assert k.table[long.pid].state is JobState.INTERRUPTED
