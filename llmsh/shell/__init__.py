@@ -1,0 +1,1 @@
+"""The llmsh command language: lexer, parser, expansion and unparser."""
