@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import time
+from collections.abc import Callable
 from typing import Any
+
+import psutil
 
 from .context import JobContext
 from .kinds import JobKind, KindRegistry
+from .records import Process
 
 
 def _validate_sleep(args: dict[str, Any]) -> None:
@@ -46,6 +52,49 @@ def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL if the kernel dies, so no command outlives a crash."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    # Resolved before any fork: a child must not import or take locks after fork().
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn: Callable[..., int] = libc.prctl
+        return fn
+    except (OSError, AttributeError):
+        return None
+
+
+PR_SET_PDEATHSIG = 1
+_PRCTL = _load_prctl()
+
+
+def kill_orphans(recovered: list[Process]) -> None:
+    """Kill what is left of the process groups of system jobs whose kernel died.
+
+    The group's leader may already be gone (it had PDEATHSIG) while its children live
+    on; members started before the job are someone else's recycled group id.
+    """
+    groups = {}
+    for proc in recovered:
+        pgid, started = proc.metrics.get("pgid"), proc.metrics.get("pgid_started")
+        if isinstance(pgid, int) and isinstance(started, (int, float)):
+            groups[pgid] = float(started)
+    if not groups:
+        return
+    for member in psutil.process_iter(["pid", "create_time"]):
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
+            pgid = os.getpgid(member.info["pid"])
+            if pgid in groups and member.info["create_time"] >= groups[pgid] - 1.0:
+                os.killpg(pgid, signal.SIGKILL)
+                del groups[pgid]
+
+
 async def run_system(ctx: JobContext) -> int:
     """Run a command through /bin/sh in its own process group; its output is the job's."""
     command = str(ctx.args["command"])
@@ -54,12 +103,15 @@ async def run_system(ctx: JobContext) -> int:
         "/bin/sh",
         "-c",
         command,
+        preexec_fn=_die_with_parent,
         stdin=asyncio.subprocess.PIPE if stdin_text is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
         cwd=ctx.args.get("cwd") or None,
     )
+    with contextlib.suppress(psutil.Error):
+        ctx.annotate(pgid=proc.pid, pgid_started=psutil.Process(proc.pid).create_time())
     ctx.pause_hooks.append(lambda: _signal_group(proc, signal.SIGSTOP))
     ctx.resume_hooks.append(lambda: _signal_group(proc, signal.SIGCONT))
     try:

@@ -100,6 +100,13 @@ class JobContext:
             self._pending_progress = (Progress(done, total, unit, rate), dict(self._metrics))
         self._schedule_flush()
 
+    def annotate(self, **values: Any) -> None:
+        """Record facts about the job in its metrics (no history), saved at once."""
+        with self._lock:
+            self._metrics.update(values)
+            metrics = dict(self._metrics)
+        self._call_in_loop(self._kernel._on_annotate, self.pid, metrics)
+
     def set_memory(self, nbytes: int) -> None:
         self._call_in_loop(self._kernel._on_memory, self.pid, int(nbytes))
 

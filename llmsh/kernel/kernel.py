@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from .builtin_kinds import register_builtin_kinds
+from .builtin_kinds import kill_orphans, register_builtin_kinds
 from .config import KernelConfig, capacities_for
 from .context import JobContext
 from .control import JobFailed, JobKilled
@@ -74,6 +74,7 @@ class Kernel:
         self.scheduler: Scheduler | None = None
         self._table: ProcessTable | None = None
         self._draining = False
+        self._close_reason = "the kernel stopped"
         self.started = False
 
     # -- life cycle ------------------------------------------------------------------
@@ -82,7 +83,8 @@ class Kernel:
         state_dir = self.config.state_dir or paths.state_dir()
         self.store = JobStore(Path(state_dir) / "jobs.db")
         self.store.register_kernel(self.id)
-        self.store.recover("the kernel that ran it stopped (crashed or killed)")
+        recovered = self.store.recover("the kernel that ran it stopped (crashed or killed)")
+        kill_orphans(recovered)
         self._table = ProcessTable(
             self.store, self.bus, self.config.clock, self.config.history_limit
         )
@@ -103,6 +105,7 @@ class Kernel:
         if not self.started:
             return
         self._draining = True
+        self._close_reason = reason
         if grace > 0 and self._tasks:
             await asyncio.wait(list(self._tasks.values()), timeout=grace)
         for pid, proc in list(self.table.items()):
@@ -402,7 +405,7 @@ class Kernel:
                 ctx,
                 JobState.KILLED if killed else JobState.INTERRUPTED,
                 KILLED_STATUS if killed else None,
-                "killed" if killed else "the kernel stopped",
+                "killed" if killed else self._close_reason,
             )
 
     async def _run(self, pid: int, kind: JobKind, ctx: JobContext) -> None:
@@ -418,7 +421,7 @@ class Kernel:
             if pid in self._kill_requested:
                 state, status, reason = JobState.KILLED, KILLED_STATUS, "killed"
             else:
-                state, status, reason = JobState.INTERRUPTED, None, "the kernel stopped"
+                state, status, reason = JobState.INTERRUPTED, None, self._close_reason
         except JobFailed as exc:
             state, status, reason = JobState.FAILED, 1, str(exc) or "failed"
         except MemoryError as exc:
@@ -445,6 +448,10 @@ class Kernel:
 
     def _on_progress(self, pid: int, progress: Progress, metrics: dict[str, Any]) -> None:
         self._procs.progress(pid, progress, metrics)
+
+    def _on_annotate(self, pid: int, metrics: dict[str, Any]) -> None:
+        if pid in self.table and not self.table[pid].finished:
+            self._procs.update(pid, metrics=metrics)
 
     def _on_memory(self, pid: int, nbytes: int) -> None:
         if pid in self.table and not self.table[pid].finished:

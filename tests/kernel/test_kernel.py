@@ -303,3 +303,20 @@ async def test_close_with_grace_lets_running_jobs_finish(tmp_path: Path) -> None
     await k.close(grace=0.5)
     assert k.table[short.pid].state is JobState.DONE
     assert k.table[long.pid].state is JobState.INTERRUPTED
+
+
+async def test_a_system_job_records_its_process_group(kernel: Kernel) -> None:
+    proc = await kernel.submit(system("sleep 30"))
+    await asyncio.sleep(0.2)
+    metrics = (await kernel.get(proc.pid)).metrics
+    assert psutil.Process(metrics["pgid"]).create_time() == pytest.approx(
+        metrics["pgid_started"], abs=0.01
+    )
+    await kernel.kill(proc.pid)
+
+
+async def test_close_reason_reaches_running_jobs(tmp_path: Path) -> None:
+    k = await Kernel(KernelConfig(state_dir=tmp_path, nvml=None, capacities=caps())).start()
+    proc = await k.submit(sleep(30))
+    await k.close("the daemon stopped")
+    assert k.table[proc.pid].reason == "the daemon stopped"

@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import psutil
+
 from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig
 
 from .conftest import caps
@@ -25,8 +27,13 @@ CHILD = textwrap.dedent(
         done = await k.submit(JobSpec("sleep", ("sleep", "0"), {"seconds": 0}))
         await k.wait([done.pid])
         running = await k.submit(JobSpec("sleep", ("sleep", "60"), {"seconds": 60}))
-        system = await k.submit(JobSpec("system", ("!sleep 60",), {"command": "sleep 60"}))
+        # `; true` keeps sh alive, so `sleep` is a grandchild that only the recovery kills.
+        system = await k.submit(
+            JobSpec("system", ("!sleep 60; true",), {"command": "sleep 60; true"})
+        )
         queued = await k.submit(JobSpec("sleep", ("sleep", "60"), {"seconds": 60}))
+        while "pgid" not in (await k.get(system.pid)).metrics:
+            await asyncio.sleep(0.01)
         await k.flush()
         print(done.pid, running.pid, system.pid, queued.pid, flush=True)
         await asyncio.sleep(120)
@@ -34,6 +41,13 @@ CHILD = textwrap.dedent(
     asyncio.run(main())
     """
 )
+
+
+def _in_group(proc: psutil.Process, pgid: int) -> bool:
+    try:
+        return os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE
+    except (ProcessLookupError, psutil.Error):
+        return False
 
 
 def config(path: Path) -> KernelConfig:
@@ -67,6 +81,9 @@ async def test_crash_recovery_marks_a_dead_kernels_jobs_interrupted(tmp_path: Pa
     child.wait()
     async with Kernel(config(tmp_path)) as k:
         assert (await k.get(done)).state is JobState.DONE
+        pgid = (await k.get(system)).metrics["pgid"]
+        await asyncio.sleep(0.2)
+        assert not [p for p in psutil.process_iter() if _in_group(p, pgid)]
         for pid in (running, system, queued):
             proc = await k.get(pid)
             assert proc.state is JobState.INTERRUPTED
