@@ -1,0 +1,143 @@
+"""Waiting for the foreground statement, with Unix-shell job control.
+
+While a foreground statement runs, the terminal is in cooked mode, so Ctrl-C
+and Ctrl-Z arrive as SIGINT and SIGTSTP. Ctrl-C kills the kernel jobs of the
+foreground and cancels the statement (status 130); Ctrl-Z pauses them and
+moves the statement to the job table as a stopped job (status 148), so the
+shell returns to its prompt. Neither ever ends the shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from llmsh.shell.flow import Interrupted
+from llmsh.shell.jobtable import INTERRUPTED, SessionJob
+
+if TYPE_CHECKING:
+    from llmsh.shell.session import Shell
+
+SUSPENDED = 148  # 128 + SIGTSTP, as in bash
+
+
+def _foreground_jobs(shell: Shell, job: SessionJob) -> list[SessionJob]:
+    return [job, *(j for j in shell.jobs if j.foreground and j is not job)]
+
+
+async def interrupt(shell: Shell, job: SessionJob) -> None:
+    """Ctrl-C: cancel the foreground statement and kill its kernel jobs."""
+    targets = _foreground_jobs(shell, job)
+    pids = [pid for j in targets for pid in j.pids]
+    for j in targets:
+        if j.task is not None:
+            j.task.cancel()
+    shell.stderr.write("\n")
+    if pids and shell.kernel_started:
+        kernel = await shell.kernel()
+        for pid in pids:
+            with contextlib.suppress(Exception):  # already finished, or gone
+                if not (await kernel.get(pid)).finished:
+                    await kernel.kill(pid)
+
+
+async def suspend(shell: Shell, job: SessionJob) -> None:
+    """Ctrl-Z: pause the foreground's kernel jobs and make it a stopped job."""
+    kernel = await shell.kernel() if shell.kernel_started else None
+    shell.stderr.write("\n")
+    for j in _foreground_jobs(shell, job):
+        live = []
+        for pid in j.pids if kernel is not None else []:
+            with contextlib.suppress(Exception):
+                proc = await kernel.get(pid)  # type: ignore[union-attr]
+                if not proc.finished:
+                    if proc.state.value != "paused":
+                        await kernel.pause(pid)  # type: ignore[union-attr]
+                    live.append(pid)
+        j.foreground = False
+        if live or (j is not job and not j.done):
+            j.stopped = True
+            shell.jobs.add(j)
+            shell.stderr.write(f"[{j.number}]+ Stopped  {j.command}\n")
+        elif j.task is not None:
+            j.task.cancel()  # nothing of it runs in the kernel (e.g. `wait`): just stop it
+    if job.suspended is not None and not job.suspended.done():
+        job.suspended.set_result(None)
+
+
+class JobSignals:
+    """SIGINT (and, interactive, SIGTSTP) handlers acting on ``shell.foreground``.
+
+    The REPL installs them for its whole life (so a stray Ctrl-C between two
+    commands never ends the shell); a script installs them around each
+    foreground statement."""
+
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+        self.pending: set[asyncio.Task[None]] = set()
+        self.installed: list[int] = []
+        self._previous: Any = None
+
+    def install(self) -> bool:
+        if self.installed or threading.current_thread() is not threading.main_thread():
+            return False
+        loop = asyncio.get_running_loop()
+        self._previous = signal.getsignal(signal.SIGINT)
+        loop.add_signal_handler(signal.SIGINT, self._on, interrupt)
+        self.installed.append(signal.SIGINT)
+        if self.shell.interactive and hasattr(signal, "SIGTSTP"):
+            loop.add_signal_handler(signal.SIGTSTP, self._on, suspend)
+            self.installed.append(signal.SIGTSTP)
+        return True
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self.installed:
+            loop.remove_signal_handler(sig)
+        if self.installed and self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # asyncio.run's own handler
+        self.installed.clear()
+
+    def _on(self, action: Callable[[Shell, SessionJob], Coroutine[Any, Any, None]]) -> None:
+        job = self.shell.foreground
+        if job is None:
+            return  # at the prompt or between commands: nothing to stop
+        task = asyncio.get_running_loop().create_task(action(self.shell, job))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def settle(self) -> None:
+        """Let started interrupt/suspend actions finish (kills take effect)."""
+        if self.pending:
+            await asyncio.wait(list(self.pending))
+
+
+async def wait_foreground(shell: Shell, job: SessionJob) -> int:
+    """Await the foreground statement; its status (148 after Ctrl-Z).
+
+    After Ctrl-C it raises `Interrupted` (status 130): the REPL drops the rest of the
+    line, a script ends."""
+    assert job.task is not None
+    suspended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    job.suspended = suspended
+    signals = shell.signals
+    mine = shell.job_control and signals.install()
+    try:
+        waiting: list[asyncio.Future[Any]] = [job.task, suspended]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        await signals.settle()
+    finally:
+        if mine:
+            signals.remove()
+    if suspended.done():
+        if not job.number and not job.task.done():
+            await asyncio.wait([job.task])  # it was cancelled, not stopped
+        return SUSPENDED
+    if job.task.cancelled():  # Ctrl-C: the rest of the input does not run either
+        shell.state.last_status = INTERRUPTED
+        raise Interrupted()
+    return job.task.result()

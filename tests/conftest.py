@@ -1,0 +1,25 @@
+"""Shared fixtures: every test gets its own LLMSH_HOME; `kernel` is a started kernel."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from llmsh.kernel import Kernel, KernelConfig
+
+
+@pytest.fixture(autouse=True)
+def llmsh_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("llmsh-home")
+    monkeypatch.setenv("LLMSH_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+async def kernel(tmp_path: Path) -> AsyncIterator[Kernel]:
+    k = Kernel(KernelConfig(state_dir=tmp_path / "state", nvml=None))
+    await k.start()
+    yield k
+    await k.close()
