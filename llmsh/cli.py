@@ -117,9 +117,9 @@ def _main(opts: Options) -> int:
 
     connect = connect_target(opts.connect)
     if opts.safe:
-        from llmsh.commands import registry
+        from llmsh.plugins import set_safe
 
-        registry.load_plugins = False
+        set_safe(True)
     if opts.sub == "kernel":
         try:
             from llmsh.daemon.cli import main as daemon_main

@@ -7,7 +7,6 @@ commands at run time with ``default_registry().register(Command(...))``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,9 +27,17 @@ BUILTIN_MODULES = (
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, extend: Callable[[Registry], None] | None = None) -> None:
+        """`extend` adds third-party commands, called once on the first lookup that
+        needs more than the built-ins (a miss, a listing): `echo hi` loads no plugin."""
         self._commands: dict[str, Command] = {}
         self._aliases: dict[str, str] = {}
+        self._extend = extend
+
+    def _extended(self) -> None:
+        extend, self._extend = self._extend, None
+        if extend is not None:
+            extend(self)
 
     def register(self, command: Command, replace: bool = False) -> None:
         """Add a command; a name already taken needs ``replace=True``."""
@@ -51,19 +58,25 @@ class Registry:
         command = self._commands.get(name)
         if command is None and name in self._aliases:
             command = self._commands.get(self._aliases[name])
+        if command is None and self._extend is not None:
+            self._extended()
+            return self.get(name)
         return command
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[Command]:
+        self._extended()
         return iter(sorted(self._commands.values(), key=lambda c: c.name))
 
     def names(self, hidden: bool = False) -> list[str]:
+        self._extended()
         return sorted(c.name for c in self._commands.values() if hidden or not c.hidden)
 
     def all_names(self) -> list[str]:
         """Names and aliases, for completion and highlighting."""
+        self._extended()
         return sorted({*self._commands, *self._aliases})
 
     def suggest(self, word: str) -> str | None:
@@ -122,16 +135,38 @@ def _describe(command: Command) -> dict[str, Any]:
 
 
 _DEFAULT: Registry | None = None
-load_plugins = True
 """False under `llmsh --safe`: the plugin loader (a later part) registers nothing."""
 
 
 def default_registry() -> Registry:
-    """The process-wide registry, with the built-in commands registered on first use."""
+    """The process-wide registry: built-in commands at once, plugins' on first need."""
     global _DEFAULT
     if _DEFAULT is None:
-        registry = Registry()
-        for name in BUILTIN_MODULES:
-            importlib.import_module(name).register_commands(registry.register)
+        from llmsh.plugins import get_plugins
+
+        registry = Registry(extend=_add_plugin_commands)
+        get_plugins().collect("register_commands", registry.register, _name, which="built-in")
         _DEFAULT = registry
     return _DEFAULT
+
+
+def _name(command: Command, **_: Any) -> str:
+    return command.name
+
+
+def _add_plugin_commands(registry: Registry) -> None:
+    """A plugin may not silently replace a built-in: a clash is reported and the
+    built-in kept, unless the config's `[plugins] override` names the command."""
+    from llmsh.plugins import get_plugins, plugin_config
+
+    overrides = set(plugin_config().get("override", []))
+
+    def register(command: Command) -> None:
+        if command.name in registry._commands and command.name not in overrides:
+            raise ValueError(
+                f"command {command.name!r} clashes with a built-in; the built-in is kept "
+                "(allow it with [plugins] override in the config file)"
+            )
+        registry.register(command, replace=command.name in overrides)
+
+    get_plugins().collect("register_commands", register, _name, which="third-party")

@@ -39,8 +39,7 @@ class Tee(io.StringIO):
 
 async def chat(ctx: Context, args: Args) -> int:
     kernel = await ctx.kernel()
-    kinds = getattr(kernel, "kinds", None)
-    if kinds is not None and "chat" not in kinds:
+    if "chat" not in await kernel.kind_names():
         raise not_available()
     model = default_model(ctx, args, True)
     messages: list[dict[str, str]] = []

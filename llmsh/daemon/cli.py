@@ -79,13 +79,20 @@ def main(argv: Sequence[str] | None = None, kernel_factory: KernelFactory | None
     opts = _parser().parse_args(args)
     try:
         if opts.command == "serve":
-            return _serve(opts, kernel_factory or Kernel)
+            return _serve(opts, kernel_factory or _plugin_kernel)
         if opts.command == "status":
             return asyncio.run(_status(opts))
         return asyncio.run(_stop(opts))
     except (KernelError, ValueError) as exc:
         print(f"llmsh kernel: {exc}", file=sys.stderr)
         return 1
+
+
+def _plugin_kernel() -> Kernel:
+    """The daemon's kernel runs the same job kinds as an embedded one, plugins' too."""
+    from llmsh.runtime import make_kernel
+
+    return make_kernel()
 
 
 # -- serve -----------------------------------------------------------------------------

@@ -182,6 +182,14 @@ class RemoteKernel:
     async def devices(self) -> list[DeviceSnapshot]:
         return [DeviceSnapshot.from_json(d) for d in await self.channel.call("devices")]
 
+    async def resident(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.channel.call("resident")
+        return result
+
+    async def kind_names(self) -> list[str]:
+        result: list[str] = await self.channel.call("kind_names")
+        return result
+
     def capacities(self) -> list[DeviceCapacity]:
         """Device reservations as last pushed by the daemon (see `refresh`)."""
         return [

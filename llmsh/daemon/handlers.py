@@ -52,6 +52,14 @@ async def op_restart(kernel: Kernel, args: dict[str, Any]) -> Any:
     return (await kernel.restart(arg(args, "pid", int), session)).to_json()
 
 
+async def op_resident(kernel: Kernel, args: dict[str, Any]) -> Any:
+    return await kernel.resident()
+
+
+async def op_kind_names(kernel: Kernel, args: dict[str, Any]) -> Any:
+    return await kernel.kind_names()
+
+
 async def op_renice(kernel: Kernel, args: dict[str, Any]) -> Any:
     return (await kernel.renice(arg(args, "pid", int), arg(args, "priority", int))).to_json()
 
@@ -115,6 +123,8 @@ HANDLERS: dict[str, Handler] = {
     "resume": op_resume,
     "renice": op_renice,
     "restart": op_restart,
+    "resident": op_resident,
+    "kind_names": op_kind_names,
     "wait": op_wait,
     "get": op_get,
     "list": op_list,

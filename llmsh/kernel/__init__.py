@@ -3,7 +3,14 @@
 from .config import KernelConfig
 from .control import JobControl, JobFailed, JobKilled
 from .devices import NA, DeviceSnapshot
-from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
+from .errors import (
+    InvalidRequest,
+    KernelError,
+    NoSuchJob,
+    PlacementError,
+    QueueFull,
+    UnknownKind,
+)
 from .events import Event, EventType, Subscription
 from .kernel import Kernel, Plan
 from .kinds import JobKind, KindRegistry, threaded
@@ -33,6 +40,7 @@ __all__ = [
     "Process",
     "Progress",
     "QueueFull",
+    "UnknownKind",
     "Subscription",
     "fmt_bytes",
     "parse_priority",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,13 +54,18 @@ def _one_line(exc: BaseException) -> str:
 
 class Kernel:
     def __init__(
-        self, config: KernelConfig | None = None, kinds: KindRegistry | None = None
+        self,
+        config: KernelConfig | None = None,
+        kinds: KindRegistry | None = None,
+        resources: dict[str, Callable[[], builtins.list[dict[str, Any]]]] | None = None,
     ) -> None:
+        """`resources` report what holds device memory outside jobs (resident models)."""
         self.config = config or KernelConfig()
         if kinds is None:
             kinds = KindRegistry()
             register_builtin_kinds(kinds)
         self.kinds = kinds
+        self.resources = dict(resources or {})
         self.id = uuid.uuid4().hex[:12]
         self.bus = EventBus()
         self.probe = DeviceProbe(self.config.nvml)
@@ -345,6 +350,21 @@ class Kernel:
     async def devices(self) -> builtins.list[DeviceSnapshot]:
         return await asyncio.get_running_loop().run_in_executor(None, self.probe.snapshot)
 
+    async def resident(self) -> builtins.list[dict[str, Any]]:
+        """What resources (e.g. the model pool) hold, each row tagged with its source."""
+        rows: builtins.list[dict[str, Any]] = []
+        for source, snapshot in self.resources.items():
+            try:
+                found = snapshot()
+            except Exception:  # a broken report must not break `free` or `top`
+                continue
+            rows.extend({**row, "source": source} for row in found)
+        return rows
+
+    async def kind_names(self) -> builtins.list[str]:
+        """The job kinds this kernel can run (plugins add theirs)."""
+        return self.kinds.names()
+
     def capacities(self) -> builtins.list[DeviceCapacity]:
         return [
             DeviceCapacity(d.id, d.mem_budget, d.slots, d.mem_reserved, d.slots_used)
@@ -447,7 +467,14 @@ class Kernel:
         self.bus.publish(EventType.OUTPUT, pid, None, text)
 
     def _on_progress(self, pid: int, progress: Progress, metrics: dict[str, Any]) -> None:
+        self._loaded(pid)
         self._procs.progress(pid, progress, metrics)
+
+    def _loaded(self, pid: int) -> None:
+        """A loading job that reports memory or progress has its model: it is running."""
+        proc = self.table.get(pid)
+        if proc is not None and proc.state is JobState.LOADING:
+            self._procs.transition(pid, JobState.RUNNING, why="loaded")
 
     def _on_annotate(self, pid: int, metrics: dict[str, Any]) -> None:
         if pid in self.table and not self.table[pid].finished:
@@ -455,6 +482,7 @@ class Kernel:
 
     def _on_memory(self, pid: int, nbytes: int) -> None:
         if pid in self.table and not self.table[pid].finished:
+            self._loaded(pid)
             self._procs.update(pid, mem_measured=nbytes)
 
     def _on_running(self, pid: int) -> None:

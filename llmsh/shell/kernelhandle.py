@@ -61,9 +61,9 @@ class KernelHandle:
                 ) from None
             client: Any = await connect(self.connect or None)  # a RemoteKernel: same API
             return client  # type: ignore[no-any-return]
-        from llmsh.kernel import Kernel, KernelConfig
+        from llmsh.runtime import make_kernel
 
-        kernel = Kernel(KernelConfig())
+        kernel = make_kernel()
         await kernel.start()
         return kernel
 

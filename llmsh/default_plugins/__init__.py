@@ -1,0 +1,1 @@
+"""Built-in commands, job kinds and models, registered through the plugin hooks."""
