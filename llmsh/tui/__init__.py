@@ -1,0 +1,25 @@
+"""`top`: a Textual monitor of devices, memory and model jobs.
+
+Importing this package loads no Textual; the entry points import it when called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+async def run_top(kernel: Any, *, pool: Any = None, interval: float = 1.0) -> None:
+    """Run the monitor full screen over `kernel` until `q`; the kernel keeps running."""
+    from .cli import run_top as run
+
+    await run(kernel, pool=pool, interval=interval)
+
+
+def main(argv: list[str]) -> int:
+    """`llmsh top [--socket PATH] [-d SECONDS]`: attach to the daemon, or show devices."""
+    from .cli import main as run
+
+    return run(argv)
+
+
+__all__ = ["main", "run_top"]

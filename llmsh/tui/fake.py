@@ -1,0 +1,167 @@
+"""A kernel-like double with fixed jobs and devices, for tests, snapshots and benchmarks.
+
+It offers the same public methods as `llmsh.kernel.Kernel` (the ones `KernelSource`
+uses) over a dict of `Process` records, so the monitor can be driven with
+deterministic data: fixed times, fixed CPU numbers, fake GPUs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from llmsh.kernel import DeviceSnapshot, Event, EventType, JobState, Process, Progress
+
+T0 = 1_700_000_000.0  # a fixed "now" for deterministic screens
+
+
+class FakeSubscription:
+    def __init__(
+        self, owner: FakeKernel, pids: Iterable[int] | None, types: Iterable[EventType] | None
+    ) -> None:
+        self.owner = owner
+        self.pids = set(pids) if pids is not None else None
+        self.types = set(types) if types is not None else None
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        event = await self.queue.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+    async def get(self, timeout: float | None = None) -> Event | None:
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+    def close(self) -> None:
+        if self in self.owner.subs:
+            self.owner.subs.remove(self)
+        self.queue.put_nowait(None)
+
+
+class FakeKernel:
+    def __init__(
+        self,
+        jobs: Iterable[Process],
+        devices: Iterable[DeviceSnapshot],
+        outputs: dict[int, str] | None = None,
+        now: float = T0,
+    ) -> None:
+        self.table = {p.pid: p for p in jobs}
+        self._devices = list(devices)
+        self.outputs = dict(outputs or {})
+        self.now = now
+        self.subs: list[FakeSubscription] = []
+        self.calls: list[tuple[str, int]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    # -- the kernel's public API -------------------------------------------------------
+
+    async def list(
+        self,
+        states: Iterable[JobState] | None = None,
+        device: str | None = None,
+        include_finished: bool = False,
+        session: str | None = None,
+    ) -> list[Process]:
+        return sorted(
+            (p for p in self.table.values() if include_finished or not p.finished),
+            key=lambda p: p.pid,
+        )
+
+    async def get(self, pid: int) -> Process:
+        return self.table[pid]
+
+    async def devices(self) -> builtins.list[DeviceSnapshot]:
+        return list(self._devices)
+
+    async def output(self, pid: int) -> str:
+        return self.outputs.get(pid, "")
+
+    def subscribe(
+        self, pids: Iterable[int] | None = None, types: Iterable[EventType] | None = None
+    ) -> FakeSubscription:
+        sub = FakeSubscription(self, pids, types)
+        self.subs.append(sub)
+        return sub
+
+    def queue_order(self) -> builtins.list[int]:
+        return [
+            p.pid
+            for p in sorted(self.table.values(), key=lambda p: (p.priority, p.pid))
+            if p.state == JobState.QUEUED
+        ]
+
+    def capacities(self) -> builtins.list[Any]:
+        return []
+
+    async def kill(self, pid: int) -> Process:
+        return self._set(
+            pid, "kill", state=JobState.KILLED, ended=self.now, exit_status=137, reason="killed"
+        )
+
+    async def pause(self, pid: int) -> Process:
+        return self._set(pid, "pause", state=JobState.PAUSED)
+
+    async def resume(self, pid: int) -> Process:
+        return self._set(pid, "resume", state=JobState.RUNNING)
+
+    async def renice(self, pid: int, priority: int) -> Process:
+        return self._set(pid, "renice", priority=priority)
+
+    # -- driving it ----------------------------------------------------------------------
+
+    def publish(
+        self, type: EventType, pid: int, process: Process | None = None, text: str = ""
+    ) -> None:
+        event = Event(type, pid, process, text)
+        for sub in list(self.subs):
+            if (sub.pids is None or pid in sub.pids) and (sub.types is None or type in sub.types):
+                sub.queue.put_nowait(event)
+
+    def write(self, pid: int, text: str) -> None:
+        self.outputs[pid] = self.outputs.get(pid, "") + text
+        self.publish(EventType.OUTPUT, pid, text=text)
+
+    def churn(self, step: float = 1.0) -> None:
+        """Advance every running job's progress by `step` seconds of work."""
+        self.now += step
+        for pid, proc in list(self.table.items()):
+            if proc.state != JobState.RUNNING:
+                continue
+            prog = proc.progress
+            rate = (prog.rate or 10.0) * (0.9 + 0.2 * ((pid * 7 + int(self.now)) % 10) / 10)
+            done = prog.done + rate * step
+            if prog.total:
+                done %= prog.total
+            new = proc.evolve(progress=Progress(done, prog.total, prog.unit, rate))
+            self.table[pid] = new
+            self.publish(EventType.PROGRESS, pid, new)
+
+    def _set(self, pid: int, verb: str, **changes: Any) -> Process:
+        self.calls.append((verb, pid))
+        new = self.table[pid].evolve(**changes)
+        self.table[pid] = new
+        kind = EventType.STATE if "state" in changes else EventType.PROGRESS
+        self.publish(kind, pid, new)
+        return new
+
+
+class FakePool:
+    """A model pool double: `snapshot()` lists resident models."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return list(self.entries)
