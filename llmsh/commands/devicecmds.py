@@ -65,8 +65,9 @@ async def free(ctx: Context, args: Args) -> int:
         }
         for p in held
     ]
+    resident = [r for r in await kernel.resident() if r.get("source") == "models"]
     if args["json"]:
-        render.print_json(ctx, {"devices": rows, "jobs": jobs})
+        render.print_json(ctx, {"devices": rows, "jobs": jobs, "models": resident})
         return 0
     cols = [
         Column(""),
@@ -94,6 +95,14 @@ async def free(ctx: Context, args: Args) -> int:
                            Column("DEVICE"), Column("MEMORY", "right")],
                      [[str(j["pid"]), j["model"] or "-", j["kind"], j["device"] or "-",
                        render.fmt_bytes(j["memory"])] for j in jobs])  # fmt: skip
+    if resident:
+        ctx.line()
+        render.table(ctx, [Column("MODEL"), Column("DEVICE"), Column("MEMORY", "right"),
+                           Column("JOBS", "right"), Column("STATE")],
+                     [[m["name"], m["device"], render.fmt_bytes(m["nbytes"]), str(m["refs"]),
+                       "loading" if m.get("loading") else "pinned" if m.get("pinned")
+                       else f"idle {m.get('idle_seconds', 0):.0f}s"]
+                      for m in resident])  # fmt: skip
     return 0
 
 

@@ -86,7 +86,7 @@ def _run_unload(args: dict[str, Any], ctl: JobControl) -> int:
     released = shared_pool().unpin(str(args["model"]))
     if not released:
         raise ModelError(f"model {args['model']!r} is not loaded")
-    ctl.write(f"released {', '.join(released)}\n")
+    ctl.write(f"{args['model']} released on {', '.join(released)}\n")
     return 0
 
 

@@ -84,9 +84,10 @@ class KernelSource:
         return list(await _maybe_await(order())) if order else []
 
     async def models(self) -> list[ResidentModel]:
-        if self.pool is None:
-            return []
-        return resident_models(await _maybe_await(self.pool.snapshot()))
+        if self.pool is not None:
+            return resident_models(await _maybe_await(self.pool.snapshot()))
+        resident = getattr(self.kernel, "resident", None)  # the kernel's resource reports
+        return resident_models(await resident()) if resident is not None else []
 
     async def events(
         self, pids: Iterable[int] | None = None, output: bool = False

@@ -144,13 +144,16 @@ def job_view(proc: Process, now: float, queue_pos: int | None = None) -> JobView
 
 
 def resident_models(items: Iterable[Any]) -> list[ResidentModel]:
-    """Pool snapshot entries (objects or dicts with name, device, mem) as view rows."""
+    """Resident entries (objects or dicts with name, device and mem, mem_bytes or
+    nbytes) as view rows."""
     out = []
     for item in items:
         get = item.get if isinstance(item, dict) else (lambda k, o=item: getattr(o, k, None))
         mem = get("mem")
         if mem is None:
             mem = get("mem_bytes")
+        if mem is None:
+            mem = get("nbytes")
         out.append(
             ResidentModel(
                 str(get("name")),

@@ -123,3 +123,15 @@ def test_sparkline_scale_and_resample() -> None:
     assert spark_lines([0, 50, 100], 4, 1, 100.0) == ["  ▄█"]
     assert spark_lines([100], 2, 2, 100.0) == [" █", " █"]
     assert resample([1, 3], 4) == [1, 1, 3, 3] and resample([1, 3, 5, 7], 2) == [2, 6]
+
+
+async def test_kernel_source_reads_resident_models_from_the_kernel() -> None:
+    from llmsh.tui.source import KernelSource
+
+    class KernelWithModels:
+        async def resident(self) -> list[dict[str, object]]:
+            return [{"name": "smollm2", "device": "cpu", "nbytes": 540 << 20, "source": "models"}]
+
+    models = await KernelSource(KernelWithModels()).models()
+    assert [(m.name, m.device, m.mem) for m in models] == [("smollm2", "cpu", 540 << 20)]
+    assert await KernelSource(object()).models() == []
