@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from llmsh.kernel import Kernel, KernelConfig
+
+# torch's OpenMP workers must sleep, not spin, while they wait: on 2 shared cores
+# spinning threads starve each other (set before any test imports torch).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(autouse=True)
