@@ -13,6 +13,8 @@ from llmsh.kernel import Kernel, KernelConfig
 # torch's OpenMP workers must sleep, not spin, while they wait: on 2 shared cores
 # spinning threads starve each other (set before any test imports torch).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# No test may reach a model hub: the machines have none, and peft would try.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(autouse=True)

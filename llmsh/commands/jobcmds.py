@@ -53,8 +53,14 @@ async def ps(ctx: Context, args: Args) -> int:
         return 0
     now = render.now()
     rows = [ps_row(p, now) for p in procs]
+    columns = PS_COLUMNS
+    if any(p.parent for p in procs):  # restarted jobs: show what each continues, as ps -f does
+        columns = [PS_COLUMNS[0], Column("PPID", "right"), *PS_COLUMNS[1:]]
+        rows = [
+            [row[0], str(p.parent or "-"), *row[1:]] for row, p in zip(rows, procs, strict=True)
+        ]
     render.table(
-        ctx, PS_COLUMNS, rows, styles=[render.STATE_STYLES.get(p.state.value, "") for p in procs]
+        ctx, columns, rows, styles=[render.STATE_STYLES.get(p.state.value, "") for p in procs]
     )
     return 0
 
@@ -74,6 +80,8 @@ async def _each(ctx: Context, refs: list[JobRef], verb: str) -> int:
                     await kernel.kill(pid)
                 elif verb == "pause":
                     await kernel.pause(pid)
+                elif (await kernel.get(pid)).state.value == "interrupted":
+                    await _continue(ctx, pid)
                 else:
                     await kernel.resume(pid)
             if job is not None:
@@ -86,6 +94,40 @@ async def _each(ctx: Context, refs: list[JobRef], verb: str) -> int:
             if not is_kernel_error(exc):
                 raise
             status = ctx.error(str(exc))
+    return status
+
+
+# Kinds whose interrupted work continues from a checkpoint rather than starting over.
+CHECKPOINTED = frozenset({"finetune"})
+
+
+async def _continue(ctx: Context, pid: int) -> None:
+    """`resume` of an interrupted job: a fine-tune continues from its last checkpoint as
+    a new job linked to the old one; other kinds would start over, so say `restart`."""
+    kernel = await ctx.kernel()
+    proc = await kernel.get(pid)
+    if proc.kind not in CHECKPOINTED:
+        raise CommandError(
+            f"job {pid} was interrupted and cannot continue where it stopped; "
+            f"'restart {pid}' runs it again"
+        )
+    new = await kernel.restart(pid, ctx.shell.session_id)
+    ctx.line(f"job {pid} continues as {new.pid}")
+
+
+async def restart(ctx: Context, args: Args) -> int:
+    kernel = await ctx.kernel()
+    status = 0
+    for ref in args["ids"]:
+        for pid in await resolve_pids(ctx, ref):
+            try:
+                new = await kernel.restart(pid, ctx.shell.session_id)
+            except Exception as exc:
+                if not is_kernel_error(exc):
+                    raise
+                status = ctx.error(str(exc))
+                continue
+            ctx.line(f"job {pid} runs again as {new.pid}")
     return status
 
 
@@ -173,11 +215,21 @@ def register_commands(register: Register) -> None:
     register(
         Command(
             "resume",
-            "continue a paused job",
+            "continue a paused job (an interrupted fine-tune continues from its checkpoint)",
             resume,
             category="jobs",
             args=(ID,),
             examples=("resume 42",),
+        )
+    )
+    register(
+        Command(
+            "restart",
+            "run an interrupted, failed or killed job again as a new job",
+            restart,
+            category="jobs",
+            args=(Arg("ids", T.ID, many=True, help="pids or %N"),),
+            examples=("restart 42",),
         )
     )
     register(

@@ -1,0 +1,64 @@
+"""restart and resume of interrupted jobs, and the link ps shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmsh.kernel import JobKind, JobSpec, JobState, Kernel, KernelConfig
+from llmsh.kernel.context import JobContext
+from tests.commands.test_commands import kinds
+from tests.shell.test_interpreter import make_shell, sh
+
+pytestmark = pytest.mark.timeout(60)
+STARTED: list[int | None] = []
+
+
+async def fake_finetune(ctx: JobContext) -> int:
+    STARTED.append(ctx.spec.parent)  # a restarted fine-tune learns what it continues
+    await ctx.checkpoint()
+    return 0
+
+
+def config(tmp_path: Path) -> KernelConfig:
+    return KernelConfig(state_dir=tmp_path, nvml=None)
+
+
+async def interrupted(tmp_path: Path) -> tuple[int, int]:
+    """A sleep and a fine-tune left interrupted by a kernel that stopped."""
+    k = Kernel(config(tmp_path), kinds=kinds(JobKind("finetune", fake_finetune)))
+    await k.start()
+    sleeper = await k.submit(JobSpec("sleep", ("sleep", "60"), {"seconds": 60}))
+    tune = await k.submit(
+        JobSpec("finetune", ("finetune", "smollm2"), {"model": "smollm2"}, device="cpu")
+    )
+    await k.close()
+    return sleeper.pid, tune.pid
+
+
+async def test_restart_resume_and_the_ppid_column(tmp_path: Path) -> None:
+    sleeper, tune = await interrupted(tmp_path)
+    STARTED.clear()
+    kernel = Kernel(config(tmp_path), kinds=kinds(JobKind("finetune", fake_finetune)))
+    await kernel.start()
+    try:
+        shell = make_shell(kernel)
+        r = await sh(shell, f"resume {sleeper}")
+        assert r.status == 1 and f"'restart {sleeper}' runs it again" in r.err
+        r = await sh(shell, f"resume {tune}")
+        assert r.status == 0 and f"job {tune} continues as" in r.out
+        r = await sh(shell, f"restart {sleeper}")
+        assert r.status == 0 and f"job {sleeper} runs again as" in r.out
+        new_sleeper = int(r.out.split()[-1])
+        table = (await sh(shell, "ps --all")).out.splitlines()
+        assert table[0].split()[:2] == ["PID", "PPID"]
+        row = next(line.split() for line in table if line.split()[0] == str(new_sleeper))
+        assert row[1] == str(sleeper) and row[2] == "running"
+        assert STARTED == [tune]
+        r = await sh(shell, f"restart {new_sleeper}")
+        assert r.status == 1 and "has not finished" in r.err
+        await kernel.kill(new_sleeper)
+        assert (await kernel.get(sleeper)).state is JobState.INTERRUPTED
+    finally:
+        await kernel.close()
