@@ -70,6 +70,9 @@ OPS = frozenset(
         "capacities",
         "queue_order",
         "flush",
+        "restart",
+        "resident",
+        "kind_names",
     }
 )
 

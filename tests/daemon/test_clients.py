@@ -189,7 +189,7 @@ async def test_a_daemon_that_goes_away_ends_calls_and_subscriptions(daemon: Daem
 
 API = (
     "submit kill pause resume renice wait get list subscribe devices output explain "
-    "capacities queue_order flush close start"
+    "capacities queue_order flush close start restart resident kind_names"
 ).split()
 
 

@@ -148,3 +148,39 @@ def test_importing_the_client_pulls_no_ui_or_models() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_handled_op_is_in_the_protocol_and_every_op_is_handled() -> None:
+    from llmsh.daemon.connection import INLINE_OPS
+    from llmsh.daemon.handlers import HANDLERS
+    from llmsh.daemon.protocol import OPS
+
+    assert set(HANDLERS) | INLINE_OPS | {"status"} == set(OPS)
+
+
+async def test_restart_resident_and_kind_names_over_the_socket(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from llmsh.daemon.client import connect
+    from llmsh.daemon.server import Daemon
+    from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig
+
+    kernel = Kernel(
+        KernelConfig(state_dir=tmp_path / "state", nvml=None),
+        resources={"models": lambda: [{"name": "m", "device": "cpu", "nbytes": 1}]},
+    )
+    await kernel.start()
+    daemon = Daemon(kernel, tmp_path / "k.sock")
+    await daemon.start()
+    client = await connect(str(tmp_path / "k.sock"))
+    try:
+        assert "sleep" in await client.kind_names()
+        assert await client.resident() == [
+            {"name": "m", "device": "cpu", "nbytes": 1, "source": "models"}
+        ]
+        proc = await client.submit(JobSpec("sleep", ("sleep", "30"), {"seconds": 30}))
+        await client.kill(proc.pid)
+        again = await client.restart(proc.pid)
+        assert again.parent == proc.pid and again.state is JobState.RUNNING
+        await client.kill(again.pid)
+    finally:
+        await client.close()
+        await daemon.stop(0)
