@@ -1,7 +1,7 @@
 """A daemon killed with SIGKILL, restarted on the same state dir: jobs it ran are interrupted.
 
 The daemon runs as a real subprocess (`python -m llmsh.daemon serve --foreground`).
-Fine-tune resume from a checkpoint needs the model layer and is not covered here.
+Fine-tune resume from a checkpoint is in test_recovery_finetune.py.
 """
 
 from __future__ import annotations
