@@ -88,12 +88,13 @@ async def nl(ctx: Context, args: Args) -> int:
     if args["dry_run"]:
         ctx.line(command)
         return 0
+    if ctx.shell.interactive:  # propose and ask, as for a line typed in English
+        from llmsh.shell.proposal import propose
+
+        return await propose(ctx.shell, text, proposal)
     ctx.err.write(f"llmsh: nl: {command}\n")
     if proposal.destructive:
-        if not ctx.shell.interactive:
-            raise CommandError(f"not running '{command}' without confirmation (it is destructive)")
-        if not await ctx.shell.confirm(f"run '{command}'?"):
-            return 1
+        raise CommandError(f"not running '{command}' without confirmation (it is destructive)")
     return await ctx.shell.run_source(command)
 
 

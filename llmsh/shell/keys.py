@@ -31,16 +31,24 @@ def needs_more(text: str) -> bool:
     return False
 
 
-def accept_or_continue(event: KeyPressEvent) -> None:
-    buffer = event.current_buffer
-    state = buffer.complete_state
-    if state is not None and state.current_completion is not None:
-        buffer.apply_completion(state.current_completion)
-        return
-    if needs_more(buffer.text):
-        buffer.insert_text("\n")
-    else:
-        buffer.validate_and_handle()
+def accept_or_continue(
+    language: Callable[[str], bool] = lambda text: False,
+) -> Handler:
+    """Enter: run the line, or continue it after an open quote, ``\\``, ``&&`` or ``|``.
+    A line that reads like English runs as is: the apostrophe in "what's" opens no quote."""
+
+    def handler(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        state = buffer.complete_state
+        if state is not None and state.current_completion is not None:
+            buffer.apply_completion(state.current_completion)
+            return
+        if needs_more(buffer.text) and not language(buffer.text):
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    return handler
 
 
 def insert_newline(event: KeyPressEvent) -> None:
@@ -60,9 +68,9 @@ class Binding:
     eager: bool = False
 
 
-def binding_table() -> list[Binding]:
+def binding_table(language: Callable[[str], bool] = lambda text: False) -> list[Binding]:
     return [
-        Binding(("enter",), accept_or_continue,
+        Binding(("enter",), accept_or_continue(language),
                 "run the line; continue on a new line after an open quote, \\, && or |",
                 has_focus("DEFAULT_BUFFER"), eager=True),
         Binding(("escape", "enter"), insert_newline, "insert a newline without running"),
@@ -73,9 +81,11 @@ def binding_table() -> list[Binding]:
     ]  # fmt: skip
 
 
-def key_bindings(table: list[Binding] | None = None) -> KeyBindings:
+def key_bindings(
+    table: list[Binding] | None = None, language: Callable[[str], bool] = lambda text: False
+) -> KeyBindings:
     bindings = KeyBindings()
-    for entry in table if table is not None else binding_table():
+    for entry in table if table is not None else binding_table(language):
         when = entry.when if entry.when is not None else Condition(lambda: True)
         bindings.add(*entry.keys, filter=when, eager=entry.eager)(entry.handler)
     return bindings

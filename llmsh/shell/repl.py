@@ -27,6 +27,8 @@ from llmsh.shell.highlight import STYLE, ShellLexer
 from llmsh.shell.history import HistoryStore
 from llmsh.shell.kernelhandle import KernelHandle
 from llmsh.shell.keys import key_bindings
+from llmsh.shell.language import is_language
+from llmsh.shell.proposal import propose
 from llmsh.shell.session import Shell
 
 DEFAULT_PROMPT = "llmsh{jobs}> "
@@ -73,7 +75,9 @@ def make_session(shell: Shell, history: History | None = None, **kwargs: Any) ->
         completer=ShellCompleter(shell, shell.completion_cache),
         lexer=ShellLexer(shell.registry, shell.state.aliases),
         style=Style.from_dict(STYLE),
-        key_bindings=key_bindings(),
+        key_bindings=key_bindings(
+            language=lambda text: is_language(text, shell.registry, shell.state.aliases)
+        ),
         multiline=True,
         prompt_continuation=lambda width, line, soft: "." * (width - 1) + " ",
         complete_while_typing=False,
@@ -114,9 +118,10 @@ async def run_repl(
         while True:
             shell.announce()
             await refresh_cache(shell, cache)
+            default, shell.pending_input = shell.pending_input, ""
             try:
                 text = await session.prompt_async(
-                    lambda: prompt_message(shell), handle_sigint=False
+                    lambda: prompt_message(shell), handle_sigint=False, default=default
                 )
             except KeyboardInterrupt:
                 warned = False
@@ -136,6 +141,10 @@ async def run_repl(
             if not text.strip():
                 continue
             try:
+                if is_language(text, shell.registry, shell.state.aliases):
+                    status = await propose(shell, text)
+                    shell.state.last_status = status
+                    continue
                 status = await shell.run_source(text)
             except ShellExit as exc:
                 status = exc.status

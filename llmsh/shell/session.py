@@ -58,6 +58,7 @@ class Shell:
         self.session_id = os.urandom(6).hex()
         self.history: HistoryStore | None = None
         self.line_reader: LineReader | None = None
+        self.pending_input = ""  # put into the next prompt (an edited proposal)
         self.completion_cache: Any = None  # the REPL's CompletionCache
         self.foreground: SessionJob | None = None  # the statement being awaited
         self._signals: JobSignals | None = None
