@@ -9,12 +9,15 @@ TORCH := torch==2.13.0
 
 .PHONY: run test install lint format models test-models bench clean
 
-$(STAMP): pyproject.toml Makefile
+PLUGINS := plugins/llmsh-summarize plugins/llmsh-sweep
+
+$(STAMP): pyproject.toml Makefile $(addsuffix /pyproject.toml,$(PLUGINS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# CPU build of torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q $(addprefix -e ,$(PLUGINS))
 	command -v tmux >/dev/null || (apt-get update -q && apt-get install -y -q tmux) || true
 	touch $(STAMP)
 

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -57,19 +57,14 @@ class _Manager(pluggy.PluginManager):
         return opts
 
 
-class _Buffer:
-    """A `register` callback that only records what a plugin hands in."""
-
-    def __init__(self, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> None:
-        self.calls = calls
-
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        self.calls.append((args, kwargs))
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _recorder(calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> Callable[..., None]:
+    """A `register` callback that only records what a plugin hands in."""
+    return lambda *args, **kwargs: calls.append((args, kwargs))
 
 
 def third_party_disabled(safe: bool) -> bool:
@@ -83,8 +78,10 @@ class Plugins:
         plugins_dir: Path | None = None,
         extra_paths: Iterable[Path] = (),
         warn: Callable[[str], None] | None = None,
-        builtins: Iterable[str] = DEFAULT_PLUGINS,
+        builtins: Mapping[str, tuple[str, ...]] | None = None,
+        entry_points: bool = True,
     ) -> None:
+        """`builtins`: default plugins and their hooks; `entry_points`: load packages'."""
         self.safe = third_party_disabled(safe)
         self.plugins_dir = plugins_dir if plugins_dir is not None else paths.plugins_dir()
         self.extra_paths = list(extra_paths)
@@ -95,6 +92,9 @@ class Plugins:
         self._pm.add_hookspecs(hookspecs)
         self._builtins = dict(DEFAULT_PLUGINS if builtins is None else builtins)
         self._third_party_loaded = False
+        self._entry_points = entry_points
+        self.collected: set[tuple[str, str]] = set()  # (hook, which) pairs collected so far
+        self.on_third_party: list[Callable[[], None]] = []  # called once they are imported
 
     def _load_builtins(self, hook: str) -> None:
         for module_name, hooks in list(self._builtins.items()):
@@ -111,9 +111,12 @@ class Plugins:
         if self._third_party_loaded or self.safe:
             return
         self._third_party_loaded = True
-        self._load_entry_points()
+        if self._entry_points:
+            self._load_entry_points()
         for path in self._plugin_paths():
             self._load_path(path)
+        for listener in self.on_third_party:
+            listener()
 
     def _load_entry_points(self) -> None:
         from importlib.metadata import entry_points
@@ -160,10 +163,8 @@ class Plugins:
 
     def _add(self, module: ModuleType, name: str, source: str, version: str = "") -> None:
         if name in self.infos:
-            self._note(
-                f"plugin {name!r} from {source} skipped: the name is taken by "
-                f"{self.infos[name].source}"
-            )
+            taken = self.infos[name].source
+            self._note(f"plugin {name!r} from {source} skipped: the name is taken by {taken}")
             return
         try:
             self._pm.register(module, name=name)
@@ -173,7 +174,9 @@ class Plugins:
         self.infos[name] = PluginInfo(name, source, version)
 
     def _failed(self, name: str, source: str, exc: BaseException) -> None:
-        self.infos[name] = PluginInfo(name, source, error=_one_line(exc))
+        # A broken plugin never takes the place of a loaded one of the same name.
+        key = name if name not in self.infos else f"{name} ({source})"
+        self.infos[key] = PluginInfo(name, source, error=_one_line(exc))
         self._note(f"plugin {name!r} ({source}) failed to load and was skipped: {_one_line(exc)}")
 
     def _note(self, message: str) -> None:
@@ -187,7 +190,9 @@ class Plugins:
         self,
         hook: str,
         register: Callable[..., Any],
-        describe: Callable[..., str] = lambda *a, **k: str(a[0]) if a else "",
+        describe: Callable[..., str] = lambda *a, **k: (
+            str(getattr(a[0], "name", a[0])) if a else ""
+        ),
         which: str = "all",
     ) -> None:
         """Call `hook` on every plugin, built-ins first, each in isolation.
@@ -197,6 +202,7 @@ class Plugins:
         A plugin's registrations are buffered and applied only if its hook returns:
         one that raises halfway leaves nothing behind and is named in a warning.
         """
+        self.collected.add((hook, which))
         if which != "third-party":
             self._load_builtins(hook)
         if which != "built-in":
@@ -209,9 +215,9 @@ class Plugins:
                 or (which != "all" and info.builtin != (which == "built-in"))
             ):
                 continue
-            calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+            calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []  # buffered registrations
             try:
-                impl.function(register=_Buffer(calls))
+                impl.function(register=_recorder(calls))
             except Exception as exc:  # noqa: BLE001 - a plugin must not stop llmsh
                 info.error = _one_line(exc)
                 self._note(
@@ -257,7 +263,17 @@ def get_plugins() -> Plugins:
             extra_paths=extra,
             warn=lambda message: print(f"llmsh: {message}", file=sys.stderr),
         )
+        _PLUGINS.on_third_party.append(_register_their_commands)
     return _PLUGINS
+
+
+def _register_their_commands() -> None:
+    """Third-party plugins were loaded for some hook (the kernel's job kinds, say): add
+    their commands to the shell's registry now, so that clashes are always reported."""
+    registry = sys.modules.get("llmsh.commands.registry")
+    default = getattr(registry, "_DEFAULT", None)
+    if default is not None:
+        default.names()
 
 
 def reset_plugins() -> None:

@@ -53,7 +53,11 @@ def collected(plugins: Plugins, hook: str) -> list[str]:
 
 
 def test_file_plugins_register_through_hooks_with_and_without_markers(tmp_path: Path) -> None:
-    plugins = Plugins(plugins_dir=write_plugins(tmp_path, good=GOOD, marked=MARKED), builtins={})
+    plugins = Plugins(
+        plugins_dir=write_plugins(tmp_path, good=GOOD, marked=MARKED),
+        builtins={},
+        entry_points=False,
+    )
     plugins.load_third_party()
     assert collected(plugins, "register_commands") == ["hello", "bye"]
     assert collected(plugins, "register_job_kinds") == ["marked-kind"]
@@ -67,7 +71,7 @@ def test_file_plugins_register_through_hooks_with_and_without_markers(tmp_path: 
 def test_broken_plugins_are_named_and_skipped(tmp_path: Path) -> None:
     warnings: list[str] = []
     root = write_plugins(tmp_path, good=GOOD, broken=SYNTAX_ERROR, halfway=RAISES_HALFWAY)
-    plugins = Plugins(plugins_dir=root, builtins={}, warn=warnings.append)
+    plugins = Plugins(plugins_dir=root, builtins={}, entry_points=False, warn=warnings.append)
     plugins.load_third_party()
     # The good plugin still works; the half-registered command is rolled back.
     assert collected(plugins, "register_commands") == ["hello", "bye"]
@@ -78,7 +82,9 @@ def test_broken_plugins_are_named_and_skipped(tmp_path: Path) -> None:
 
 
 def test_a_clash_reported_by_the_consumer_is_a_warning(tmp_path: Path) -> None:
-    plugins = Plugins(plugins_dir=write_plugins(tmp_path, good=GOOD), builtins={})
+    plugins = Plugins(
+        plugins_dir=write_plugins(tmp_path, good=GOOD), builtins={}, entry_points=False
+    )
     plugins.load_third_party()
     taken = {"hello"}
 

@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "llmsh.commands.storecmds",
     "llmsh.commands.modelcmds",
     "llmsh.commands.talkcmds",
+    "llmsh.commands.plugincmds",
 )
 
 

@@ -9,6 +9,7 @@ the base); for training the adapter stays separate and trainable.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,9 @@ def _from_pretrained(manifest: Manifest, folder: str, dtype: str | None) -> tupl
     return model, tokenizer
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def load_model(
     name: str,
     device: str = "cpu",
@@ -78,20 +82,25 @@ def load_model(
     folder = store.path(name)
     check_model_dir(folder)  # corrupt/truncated weights or pickles -> one-line ModelError
     _quiet_transformers()
-    if manifest.is_adapter:
-        if not manifest.base:
-            raise ModelError(f"adapter {name!r} records no base model")
-        base_manifest = store.get(manifest.base)
-        if base_manifest.is_adapter:
-            raise ModelError(f"adapter {name!r} sits on another adapter; not supported")
-        check_model_dir(store.path(manifest.base))
-        model, tokenizer = _from_pretrained(base_manifest, str(store.path(manifest.base)), dtype)
-        model = _apply_adapter(model, str(folder), name, trainable)
-    else:
-        model, tokenizer = _from_pretrained(manifest, str(folder), dtype)
-    model.to(device)
-    if device == "cpu":
-        _materialise(model)
+    # from_pretrained builds on process-wide state (the meta device): two loads at once
+    # fail with "Cannot copy out of meta tensor". Loads take turns; jobs run in parallel.
+    with _LOAD_LOCK:
+        if manifest.is_adapter:
+            if not manifest.base:
+                raise ModelError(f"adapter {name!r} records no base model")
+            base_manifest = store.get(manifest.base)
+            if base_manifest.is_adapter:
+                raise ModelError(f"adapter {name!r} sits on another adapter; not supported")
+            check_model_dir(store.path(manifest.base))
+            model, tokenizer = _from_pretrained(
+                base_manifest, str(store.path(manifest.base)), dtype
+            )
+            model = _apply_adapter(model, str(folder), name, trainable)
+        else:
+            model, tokenizer = _from_pretrained(manifest, str(folder), dtype)
+        model.to(device)
+        if device == "cpu":
+            _materialise(model)
     if not trainable:
         model.eval()
         model.requires_grad_(False)

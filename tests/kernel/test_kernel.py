@@ -307,8 +307,10 @@ async def test_close_with_grace_lets_running_jobs_finish(tmp_path: Path) -> None
 
 async def test_a_system_job_records_its_process_group(kernel: Kernel) -> None:
     proc = await kernel.submit(system("sleep 30"))
-    await asyncio.sleep(0.2)
-    metrics = (await kernel.get(proc.pid)).metrics
+    for _ in range(500):  # the group is recorded once the process has started
+        if "pgid" in (metrics := (await kernel.get(proc.pid)).metrics):
+            break
+        await asyncio.sleep(0.01)
     assert psutil.Process(metrics["pgid"]).create_time() == pytest.approx(
         metrics["pgid_started"], abs=0.01
     )
