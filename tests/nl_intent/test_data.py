@@ -1,0 +1,98 @@
+"""The generated data is consistent with the registry, the decoder and the assembler."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from llmsh.nl_intent import data
+from llmsh.nl_intent.decode import decode
+from llmsh.nl_intent.examples import ExampleBook, example_book
+from llmsh.nl_intent.signatures import REJECT, signatures
+from llmsh.nl_intent.templates import slots_of
+from llmsh.nl_intent.words import split_words
+
+
+@pytest.fixture(scope="module")
+def book() -> ExampleBook:
+    return example_book()
+
+
+def test_every_registry_command_has_templates(book: ExampleBook) -> None:
+    sigs = signatures()
+    missing = sorted(name for name in sigs if len(book.templates.get(name, [])) < 5)
+    assert not missing, f"commands with fewer than 5 templates: {missing}"
+    assert len(book.templates[REJECT]) >= 5
+    train, held = data.split_templates(book, data.intents_of(book, sigs))
+    assert {t.intent for t in held} == {t.intent for t in train} == set(sigs) | {REJECT}
+
+
+def test_template_slots_belong_to_their_command(book: ExampleBook) -> None:
+    sigs = signatures()
+    for intent, templates in book.templates.items():
+        allowed = set(sigs[intent].slots) | {"bg"} if intent in sigs else set()
+        for tpl in templates:
+            slots = {s for s in slots_of(tpl.items) if not s.startswith("_")}
+            assert slots <= allowed, f"{tpl.id} {tpl.text!r} uses {slots - allowed}"
+
+
+def test_split_is_by_template(book: ExampleBook) -> None:
+    train, held = data.split_templates(book, data.intents_of(book, signatures()))
+    assert len(held) >= 80
+    assert not {t.text for t in train} & {t.text for t in held}
+    assert all(t.index % 5 == 4 for t in held)
+
+
+@pytest.mark.parametrize("split", ["train", "held"])
+def test_every_generated_line_decodes_back_to_its_command(book: ExampleBook, split: str) -> None:
+    """Gold tags -> spans -> normalised values -> assembled line == the gold command."""
+    sigs = signatures()
+    train, held = data.split_templates(book, data.intents_of(book, sigs))
+    templates = train if split == "train" else held
+    examples = data.generate(templates, sigs, book, 3000, seed=11)
+    examples += [data.make_example(t, sigs, book, random.Random(i), data.AugmentConfig())
+                 for i, t in enumerate(templates)]  # fmt: skip
+    for ex in examples:
+        words, tags = ex.words_and_tags()
+        assert len(words) == len(tags)
+        if ex.intent == REJECT:
+            assert ex.command is None and set(tags) == {"O"}, ex.text
+            continue
+        decoded = decode(sigs[ex.intent], ex.text, split_words(ex.text), tags)
+        assert decoded.command == ex.command, (ex.template, ex.text, decoded.error)
+
+
+def test_generation_is_deterministic(book: ExampleBook) -> None:
+    sigs = signatures()
+    train, _ = data.split_templates(book, data.intents_of(book, sigs))
+    first = [e.text for e in data.generate(train, sigs, book, 50, seed=3)]
+    assert first == [e.text for e in data.generate(train, sigs, book, 50, seed=3)]
+
+
+def test_plugins_register_examples_through_the_same_function() -> None:
+    from llmsh.nl_intent.examples import ExampleBook
+
+    fresh = ExampleBook()
+    fresh.add("weather", ["what's the weather in {city}", "forecast for {city}"],
+              {"city": ["Paris", "Oslo"]})  # fmt: skip
+    assert [t.id for t in fresh.templates["weather"]] == ["weather#0", "weather#1"]
+    phrase, values = fresh.lexicons["city"](random.Random(0))
+    assert values == [phrase] and phrase in ("Paris", "Oslo")
+
+
+def test_bad_templates_fail_when_registered() -> None:
+    from llmsh.nl_intent.examples import register_examples
+    from llmsh.nl_intent.templates import TemplateError
+
+    with pytest.raises(TemplateError):
+        register_examples("ps", ["(show|list processes"])
+
+
+def test_generated_lines_show_varied_phrasing(book: ExampleBook) -> None:
+    sigs = signatures()
+    train, _ = data.split_templates(book, data.intents_of(book, sigs))
+    texts = [e.text for e in data.generate(train, sigs, book, 2000, seed=5)]
+    assert any(t[:1].isupper() for t in texts) and any(t.isupper() for t in texts)
+    assert any(t.lower().startswith(("please", "could you", "can you")) for t in texts)
+    assert sum("background" in t.lower() for t in texts) > 50
