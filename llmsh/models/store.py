@@ -27,6 +27,7 @@ from llmsh.models.manifest import MANIFEST, Manifest, read_manifest, write_manif
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TMP_PREFIX = ".tmp-"
 CHECKPOINTS = ".checkpoints"
+GGUF_COPIES = ".gguf"  # <root>/.gguf/NAME/FILE.gguf: the GGUF a model was converted from
 
 
 def validate_name(name: str) -> str:
@@ -177,11 +178,37 @@ class ModelStore:
         # Rename first so a half-deleted folder never looks like a model.
         trash = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}rm-", dir=self.root))
         folder.rename(trash / name)
+        gguf = self.root / GGUF_COPIES / name
+        if gguf.is_dir():
+            gguf.rename(trash / f"{name}.gguf")
         shutil.rmtree(trash, ignore_errors=True)
 
     def checkpoints(self, run: str) -> Path:
         """Where a fine-tune named `run` keeps its resumable checkpoints."""
         return self.root / CHECKPOINTS / validate_name(run)
+
+    def gguf_file(self, name: str) -> Path | None:
+        """The original GGUF of a converted model, kept for GGUF runtimes (llama.cpp).
+
+        It lives beside the model folder, not in it, so torch loads never parse it.
+        """
+        found = sorted((self.root / GGUF_COPIES / validate_name(name)).glob("*.gguf"))
+        return found[0] if found else None
+
+    def keep_gguf(self, name: str, filename: str, write: Callable[[Path], None]) -> Path:
+        """Store the GGUF of model `name`: `write(tmp)` fills a temporary file, renamed after."""
+        self.get(name)
+        if Path(filename).name != filename or not filename.endswith(".gguf"):
+            raise ModelError(f"bad GGUF file name {filename!r}")
+        folder = self.root / GGUF_COPIES / name
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{_TMP_PREFIX}{filename}.part"
+        try:
+            write(tmp)
+            tmp.replace(folder / filename)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return folder / filename
 
     def cleanup(self) -> None:
         """Remove leftovers of interrupted writes (a crashed process cannot clean up)."""
