@@ -1,10 +1,18 @@
-"""generate and chat jobs: stream a causal LM's reply token by token."""
+"""generate and chat jobs: stream a causal LM's reply token by token.
+
+Every job on the same model and device joins one shared decode loop (the
+engine, `llmsh.engine`): torch with continuous batching, or llama.cpp for models
+pulled as GGUF. args: prompt/messages, model, max_tokens, temperature, top_p,
+seed, stop (string or list), backend (auto, torch, llama.cpp), raw.
+"""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from llmsh.engine.registry import ModelRuntime, open_model
+from llmsh.engine.session import stop_strings, stream_text
+from llmsh.engine.torch_backend import torch_runtime
 from llmsh.kernel.control import JobControl
 from llmsh.models.errors import ModelError
 from llmsh.models.estimate import estimate_job
@@ -13,7 +21,7 @@ from llmsh.models.loader import LoadedModel
 from llmsh.models.manifest import ModelKind
 from llmsh.models.pool import ModelPool
 from llmsh.models.runtime import job_device, oom_guard
-from llmsh.models.sampling import SamplingParams, TextStream, decode_tokens, stop_ids
+from llmsh.models.sampling import SamplingParams
 
 Message = dict[str, str]
 
@@ -43,51 +51,43 @@ def prompt_ids(tokenizer: Any, messages: list[Message], chat: bool = True) -> li
     return [int(i) for i in tokenizer(text)["input_ids"]]
 
 
+def reply(
+    runtime: ModelRuntime, messages: list[Message], params: SamplingParams, ctl: JobControl,
+    chat: bool = True, stop: tuple[str, ...] = (),
+) -> str:  # fmt: skip
+    """Generate a reply through the model's shared engine, streaming it to the job."""
+    if runtime.kind is not ModelKind.GENERATE:
+        raise ModelError(
+            f"model {runtime.name!r} is an {runtime.kind.value} model; it cannot generate text"
+        )
+    ids = prompt_ids(runtime.tokenizer, messages, chat)
+    return stream_text(runtime, ids, params, ctl, stop)
+
+
 def stream_reply(
     lm: LoadedModel, messages: list[Message], params: SamplingParams, ctl: JobControl,
     chat: bool = True,
 ) -> str:  # fmt: skip
-    """Generate a reply, writing each piece of text as it comes; returns the full reply."""
-    if lm.kind is not ModelKind.GENERATE:
-        raise ModelError(f"model {lm.name!r} is an {lm.kind.value} model; it cannot generate text")
-    ids = prompt_ids(lm.tokenizer, messages, chat)
-    room = int(getattr(lm.model.config, "max_position_embeddings", 2048)) - len(ids)
-    if room < 1:
-        raise ModelError(f"prompt of {len(ids)} tokens does not fit the model's context")
-    if params.max_tokens > room:
-        params = SamplingParams(room, params.temperature, params.top_p, params.seed)
-    stream = TextStream(lm.tokenizer)
-    start = time.perf_counter()
-    count = 0
-    for token in decode_tokens(
-        lm.model, ids, params, ctl, stop_ids(lm.model, lm.tokenizer), lm.device
-    ):
-        count += 1
-        delta = stream.push(token)
-        if delta:
-            ctl.write(delta)
-        elapsed = time.perf_counter() - start
-        ctl.progress(count, params.max_tokens, "tok", rate=count / elapsed if elapsed else None)
-    elapsed = time.perf_counter() - start
-    rate = count / elapsed if elapsed else 0.0
-    ctl.progress(count, count, "tok", rate=rate, prompt_tokens=len(ids))
-    ctl.write("\n")
-    return stream.text
+    """Generate a reply with a model already loaded (torch), batched with other jobs on it."""
+    with torch_runtime(lm) as runtime:
+        return reply(runtime, messages, params, ctl, chat)
 
 
 def _run(kind: str, args: dict[str, Any], ctl: JobControl, pool: ModelPool,
          messages: list[Message], chat: bool) -> int:  # fmt: skip
     params = SamplingParams.from_args(args)
+    stop = stop_strings(args.get("stop"))
     name = str(args.get("model") or default_model(kind))
     device = job_device(args, ctl)
-    with oom_guard(device), pool.use(name, device) as lm:
+    backend = args.get("backend")
+    with oom_guard(device), open_model(name, device, pool, backend and str(backend)) as runtime:
         ctl.set_memory(estimate_job(kind, {**args, "model": name}).total)
-        stream_reply(lm, messages, params, ctl, chat)
+        reply(runtime, messages, params, ctl, chat, stop)
     return 0
 
 
 def run_generate(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
-    """args: prompt, model, max_tokens, temperature, top_p, seed, raw (no chat template)."""
+    """args: prompt, system, model, sampling, stop, backend, raw (no chat template)."""
     prompt = args.get("prompt")
     if not isinstance(prompt, str) or not prompt:
         raise ModelError("generate needs a prompt")

