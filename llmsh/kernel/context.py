@@ -124,6 +124,12 @@ class JobContext:
     def paused_event(self) -> asyncio.Event:
         return self._paused
 
+    @property
+    def priority(self) -> int:
+        """The job's nice value now (follows renice); safe to read from any thread."""
+        proc = self._kernel._procs.records.get(self.pid)  # memory only: no store reads here
+        return self.spec.priority if proc is None else proc.priority
+
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking job code in a worker thread; kill stops it at its next check()."""
         future = self._loop.run_in_executor(self._executor, fn, *args)
