@@ -98,3 +98,23 @@ async def test_pause_and_kill_one_job_of_a_batch(kernel: Kernel, batch_sizes: li
     assert paused.state is JobState.PAUSED and (await kernel.get(c)).state is JobState.KILLED
     await kernel.resume(b)
     assert await outputs(kernel, [a, b]) == [alone[0], alone[1]]
+
+
+async def test_renice_through_the_kernel_moves_a_job_ahead_in_the_engine(
+    kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One batch slot: a waiting job reniced to high takes the slot from a running one."""
+    monkeypatch.setenv("LLMSH_ENGINE_MAX_BATCH", "1")
+    monkeypatch.setenv("LLMSH_ENGINE_SPARE_CACHES", "2")
+    a = (await kernel.submit(spec(PROMPTS[0], 200))).pid
+    await wait_tokens(kernel, a, 3)
+    b = (await kernel.submit(spec(PROMPTS[1], 20))).pid
+    await asyncio.sleep(0.1)
+    assert (await kernel.get(b)).progress.done == 0  # equal priority: b waits for the slot
+    await kernel.renice(b, -10)
+    [done_b] = await kernel.wait([b], timeout=120)
+    assert done_b.state is JobState.DONE
+    still = await kernel.get(a)
+    assert still.state is JobState.RUNNING and still.progress.done < 200
+    [done_a] = await kernel.wait([a], timeout=120)
+    assert done_a.state is JobState.DONE
