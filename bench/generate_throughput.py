@@ -111,21 +111,35 @@ async def pairs(repeats: int, a: Callable[[], Awaitable[float]],
     return statistics.median(xs), statistics.median(ys), ratio
 
 
+def greedy_tokens(model: Any, ids: list[int], tokens: int, ends: set[int]) -> int:
+    """transformers called directly: a greedy loop with a KV cache, one request."""
+    import torch
+
+    with torch.inference_mode():
+        out = model(input_ids=torch.tensor([ids]), use_cache=True, logits_to_keep=1)
+        for count in range(tokens):
+            token = int(out.logits[0, -1].argmax())
+            if token in ends:
+                return count
+            step = torch.tensor([[token]])
+            out = model(input_ids=step, past_key_values=out.past_key_values, use_cache=True)
+    return tokens
+
+
 def direct_torch(tokens: int) -> Callable[[], Awaitable[float]]:
-    """The pre-engine decode loop (a KV cache, one job) on the same loaded weights."""
-    from llmsh.kernel.control import NullControl
+    """The torch backend without llmsh: same weights, prompt and token count."""
     from llmsh.models.generate import prompt_ids
-    from llmsh.models.kinds import shared_pool
-    from llmsh.models.sampling import SamplingParams, decode_tokens, stop_ids
+    from llmsh.models.loader import load_model
+    from llmsh.models.sampling import stop_ids
+
+    lm = load_model("smollm2", "cpu")
+    ids = prompt_ids(lm.tokenizer, messages(0))
+    ends = stop_ids(lm.model, lm.tokenizer)
 
     async def run() -> float:
-        with shared_pool().use("smollm2", "cpu") as lm:
-            ids = prompt_ids(lm.tokenizer, messages(0))
-            params = SamplingParams(max_tokens=tokens, temperature=0)
-            ends = stop_ids(lm.model, lm.tokenizer)
-            start = time.perf_counter()
-            count = sum(1 for _ in decode_tokens(lm.model, ids, params, NullControl(), ends, "cpu"))
-            return count / (time.perf_counter() - start)
+        start = time.perf_counter()
+        count = greedy_tokens(lm.model, ids, tokens, ends)
+        return count / (time.perf_counter() - start)
 
     return run
 

@@ -71,7 +71,7 @@ class TorchBackend:
         for group in groups or [[i] for i in range(len(seqs))]:
             ids, mask = left_padded([tokens[i] for i in group], self.device)
             cache = DynamicCache(config=self.model.config)
-            inputs: dict[str, Any] = {"input_ids": ids, "past_key_values": cache, "use_cache": True}
+            inputs: dict[str, Any] = {"input_ids": ids, "cache": cache, "use_cache": True}
             if len(group) > 1:
                 inputs["attention_mask"] = mask
                 inputs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -101,7 +101,7 @@ class TorchBackend:
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
-            past_key_values=self._cache,
+            cache=self._cache,
             use_cache=True,
         )
         self._mask = mask
@@ -127,7 +127,7 @@ class TorchBackend:
         position = torch.tensor([[self._lengths[seq.id]]], device=self.device)
         cache = self._solo[seq.id]
         logits = last_logits(
-            self.model, input_ids=ids, position_ids=position, past_key_values=cache, use_cache=True
+            self.model, input_ids=ids, position_ids=position, cache=cache, use_cache=True
         )
         self._lengths[seq.id] += 1
         return logits

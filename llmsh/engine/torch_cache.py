@@ -60,8 +60,26 @@ def batchable(model: Any) -> bool:
     return all(type(layer) is DynamicLayer for layer in DynamicCache(config=model.config).layers)
 
 
+_CACHE_ARG: dict[type, str] = {}
+
+
+def cache_argument(model: Any) -> str:
+    """The forward argument that takes the KV cache: `cache` in newer transformers, which
+    deprecates `past_key_values`; older releases know only the latter."""
+    kind = type(model)
+    if kind not in _CACHE_ARG:
+        import inspect
+
+        params = inspect.signature(model.forward).parameters
+        _CACHE_ARG[kind] = "cache" if "cache" in params else "past_key_values"
+    return _CACHE_ARG[kind]
+
+
 def last_logits(model: Any, **inputs: Any) -> torch.Tensor:
-    """Next-token logits [batch, vocab] (fp32) after the inputs' last position."""
+    """Next-token logits [batch, vocab] (fp32) after the inputs' last position; the KV
+    cache is passed as `cache=`."""
+    if "cache" in inputs:
+        inputs[cache_argument(model)] = inputs.pop("cache")
     head = getattr(model, "lm_head", None)
     if type(model).__name__ in PLAIN_HEADS and isinstance(head, torch.nn.Linear):
         hidden: torch.Tensor = model.model(**inputs).last_hidden_state[:, -1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -130,6 +131,10 @@ class Kernel:
                 self._finish(pid, JobState.INTERRUPTED, None, reason)
         self.bus.close()
         assert self.store is not None
+        # The final records reach the store while this kernel is still registered, so
+        # no other kernel's recovery takes them for a crashed kernel's jobs meanwhile.
+        with contextlib.suppress(KernelError):  # a dead writer: nothing more can be saved
+            self.store.flush()
         self.store.unregister_kernel(self.id)
         self.store.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -386,7 +391,8 @@ class Kernel:
 
     async def flush(self) -> None:
         """Wait until the store holds everything recorded so far."""
-        await asyncio.get_running_loop().run_in_executor(None, self._store.flush)
+        self._store.send()
+        await asyncio.get_running_loop().run_in_executor(None, self._store.sync)
 
     # -- running jobs ----------------------------------------------------------------
 

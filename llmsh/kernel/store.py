@@ -1,28 +1,30 @@
 """The SQLite job store: every process record and state transition survives a crash.
 
-Writes go through one writer thread that batches whatever is pending into a single
-transaction, so the event loop never waits on disk and thousands of jobs per second
-cost a few commits. WAL mode plus a busy timeout (and a retry around it) lets several
-kernels share one store without "database is locked" reaching a user.
+Saves are buffered on the event loop, coalesced (a job that is queued, started and
+finished within one batch is written once, with all three transitions), and sent in
+batches to a writer process (writer.py) that commits each batch in one transaction,
+so the loop never waits on disk and pays no GIL for SQLite. `flush()` waits until the
+store holds everything saved before it. WAL mode plus a busy timeout (and a retry
+around it) lets several kernels share one store without "database is locked"
+reaching a user.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import json
 import os
-import queue
 import socket
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psutil
 
+from .errors import KernelError
 from .records import FINISHED, JobState, Process, Progress
+from .writer import Writer, WriterGone, connect, frame, retry_locked
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,27 +75,9 @@ CREATE TABLE IF NOT EXISTS kernels (
 # Pids are reserved from the store in blocks that grow as a kernel uses them, so a
 # short-lived shell wastes few numbers and a busy kernel rarely takes the write lock.
 PID_BLOCK_MIN, PID_BLOCK_MAX = 8, 4096
-T = TypeVar("T")
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
-def retry_locked(fn: Callable[[], T], attempts: int = 50) -> T:
-    """Run fn, retrying while another process holds the write lock."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            time.sleep(min(0.5, 0.01 * (attempt + 1)))
-    return fn()
+# A batch goes to the writer this long after its first save, or at once when this many
+# saves are waiting: short enough that a crash loses little, long enough to coalesce.
+SEND_DELAY, SEND_AT = 0.005, 2048
 
 
 COLUMNS = (
@@ -102,7 +86,9 @@ COLUMNS = (
     "created, started, ended, exit_status, reason, session, parent, kernel_id"
 )
 INSERT_JOB = f"INSERT OR REPLACE INTO jobs({COLUMNS}) VALUES ({','.join('?' * 23)})"
+INSERT_TRANSITION = "INSERT INTO transitions(pid, old, new, at, reason) VALUES (?,?,?,?,?)"
 _EMPTY = "{}"
+_VALUE: dict[JobState, str] = {s: s.value for s in JobState}  # faster than .value
 
 
 def _dumps(value: Any) -> str:
@@ -116,7 +102,7 @@ def to_row(p: Process) -> tuple[Any, ...]:
         p.kind,
         _dumps(list(p.argv)),
         _dumps(p.args),
-        p.state.value,
+        _VALUE[p.state],
         p.priority,
         p.device_request,
         p.device,
@@ -181,10 +167,11 @@ class JobStore:
         self._next_pid = 0
         self._pid_limit = 0
         self._pid_block = PID_BLOCK_MIN
-        self._pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._write_loop, name="llmsh-store", daemon=True)
+        # Saves waiting for the next batch: the latest record per pid, and every transition.
+        self._latest: dict[int, Process] = {}
+        self._transitions: list[tuple[int, str | None, str, float, str]] = []
+        self._writer = Writer(path)
         self._closed = False
-        self._writer.start()
 
     # -- pids ------------------------------------------------------------------------
 
@@ -264,8 +251,7 @@ class JobStore:
                     )
                     conn.execute(INSERT_JOB, to_row(new))
                     conn.execute(
-                        "INSERT INTO transitions(pid, old, new, at, reason) VALUES (?,?,?,?,?)",
-                        (new.pid, proc.state.value, new.state.value, now, why),
+                        INSERT_TRANSITION, (new.pid, proc.state.value, new.state.value, now, why)
                     )
                     recovered.append(new)
                 conn.execute(
@@ -280,63 +266,54 @@ class JobStore:
 
         return retry_locked(run)
 
-    # -- writes (batched, off the event loop) ----------------------------------------
+    # -- writes (batched, committed by the writer process) -----------------------------
 
     def save(
         self, proc: Process, transition: bool = False, old: JobState | None = None, reason: str = ""
     ) -> None:
-        """Queue a record; with `transition`, also the state change (old -> proc.state)."""
-        # Rows are built in the writer, once per job per batch: saves coalesce first.
-        self._pending.put((proc, transition, old, reason, time.time()))
+        """Queue a record; with `transition`, also the state change (old -> proc.state).
+
+        Saves and sends happen on the thread that owns the store (the event loop's),
+        so the buffers need no lock; only `sync` may be called from elsewhere.
+        """
+        opening = not self._latest  # the first save of a batch sets its timer
+        self._latest[proc.pid] = proc
+        if transition:
+            self._transitions.append(
+                (proc.pid, _VALUE[old] if old else None, _VALUE[proc.state], time.time(), reason)
+            )
+        if len(self._transitions) + len(self._latest) >= SEND_AT:
+            self.send()
+        elif opening:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a script using the store directly): send now
+                self.send()
+            else:
+                # A timer that fires after its batch went out early sends the next one
+                # a little sooner: harmless, and no handle to keep or cancel.
+                loop.call_later(SEND_DELAY, self.send)
+
+    def send(self) -> None:
+        """Hand everything saved so far to the writer as one batch (in save order)."""
+        if self._latest and not self._closed:
+            rows = [to_row(p) for p in self._latest.values()]
+            batch = ((INSERT_JOB, rows), (INSERT_TRANSITION, self._transitions))
+            self._latest, self._transitions = {}, []
+            self._writer.send(frame(("write", batch)))
+
+    def sync(self, timeout: float = 30.0) -> None:
+        """Block until everything sent so far is in the store (any thread)."""
+        try:
+            if not self._writer.sync(timeout):
+                raise KernelError(f"the job store did not catch up within {timeout:g} s")
+        except WriterGone as exc:
+            raise KernelError(str(exc)) from None
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Block until everything queued so far is on disk."""
-        done = threading.Event()
-        self._pending.put(done)
-        done.wait(timeout)
-
-    def _write_loop(self) -> None:
-        conn = connect(self.path)
-        while True:
-            item = self._pending.get()
-            batch = [item]
-            while True:
-                try:
-                    batch.append(self._pending.get_nowait())
-                except queue.Empty:
-                    break
-            stop = any(x is None for x in batch)
-            records = [x for x in batch if isinstance(x, tuple)]
-            if records:
-                retry_locked(functools.partial(self._write_batch, conn, records))
-            for x in batch:
-                if isinstance(x, threading.Event):
-                    x.set()
-            if stop:
-                conn.close()
-                return
-
-    @staticmethod
-    def _write_batch(conn: sqlite3.Connection, records: list[Any]) -> None:
-        latest: dict[int, Process] = {}
-        transitions = []
-        for proc, transition, old, reason, at in records:
-            latest[proc.pid] = proc
-            if transition:
-                transitions.append(
-                    (proc.pid, old.value if old else None, proc.state.value, at, reason)
-                )
-        rows = [to_row(p) for p in latest.values()]
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(INSERT_JOB, rows)
-            conn.executemany(
-                "INSERT INTO transitions(pid, old, new, at, reason) VALUES (?,?,?,?,?)", transitions
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        """Block until everything saved so far is in the store (the owner's thread)."""
+        self.send()
+        self.sync(timeout)
 
     # -- reads -----------------------------------------------------------------------
 
@@ -366,7 +343,7 @@ class JobStore:
     def close(self) -> None:
         if self._closed:
             return
+        self.send()
         self._closed = True
-        self._pending.put(None)
-        self._writer.join(timeout=30)
+        self._writer.close()
         self._read.close()

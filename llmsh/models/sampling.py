@@ -1,20 +1,17 @@
-"""Sampling settings and the token-by-token decode loop (with a KV cache).
+"""Sampling settings, picking one token from logits, and a model's end-of-sequence ids.
 
-The loop is written out instead of calling `model.generate` so the job can call
-`ctl.check()` between tokens: that is where `kill` and `pause` take effect.
+The decode loop itself is the engine's (`llmsh.engine`), which calls `ctl.check()`
+between tokens: that is where `kill` and `pause` take effect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from llmsh.kernel.control import JobControl
 from llmsh.models.errors import ModelError
-from llmsh.models.runtime import seeded_generator
 
 
 @dataclass(frozen=True)
@@ -72,47 +69,3 @@ def stop_ids(model: Any, tokenizer: Any) -> set[int]:
         elif isinstance(value, (list, tuple)):
             ids.update(int(v) for v in value)
     return ids
-
-
-@torch.inference_mode()
-def decode_tokens(
-    model: Any,
-    input_ids: list[int],
-    params: SamplingParams,
-    ctl: JobControl,
-    stop: set[int],
-    device: str,
-) -> Iterator[int]:
-    """Yield new token ids one at a time, reusing the KV cache between steps."""
-    generator = seeded_generator(params.seed, device)
-    ids = torch.tensor([input_ids], device=device)
-    out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
-    for _ in range(params.max_tokens):
-        ctl.check()  # pause blocks here; kill raises JobKilled
-        token = pick_token(out.logits[0, -1], params, generator)
-        if token in stop:
-            return
-        yield token
-        step = torch.tensor([[token]], device=device)
-        out = model(input_ids=step, past_key_values=out.past_key_values, use_cache=True)
-
-
-class TextStream:
-    """Turns a growing list of token ids into text deltas, never splitting a character."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
-        self.ids: list[int] = []
-        self.sent = 0
-
-    def push(self, token: int) -> str:
-        self.ids.append(token)
-        text = str(self.tokenizer.decode(self.ids, skip_special_tokens=True))
-        if text.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for more bytes
-            return ""
-        delta, self.sent = text[self.sent :], len(text)
-        return delta
-
-    @property
-    def text(self) -> str:
-        return str(self.tokenizer.decode(self.ids, skip_special_tokens=True))
