@@ -115,9 +115,27 @@ async def _pull(ctx: Context, name: str, if_missing: bool) -> None:
         ctx.line(f"pulled {manifest.name} ({render.fmt_bytes(manifest.size_bytes)})")
 
 
-async def models_show(ctx: Context, args: Args) -> int:
+def model_details(name: str) -> dict[str, Any]:
+    """The store's details plus, for text generators, what would run them on the CPU."""
+    from llmsh.models.errors import ModelError
+
     store = model_layer().ModelStore()
-    details: dict[str, Any] = await in_thread(store.show, args["name"])
+    details: dict[str, Any] = store.show(name)
+    if details.get("kind") == "generate":
+        from llmsh.engine.registry import choose_backend
+
+        gguf = store.gguf_file(name)
+        if gguf is not None:
+            details["gguf"] = str(gguf)
+        try:
+            details["backend"] = f"{choose_backend(name, 'cpu')} (on the CPU)"
+        except ModelError as exc:  # a configured backend that cannot run here
+            details["backend"] = f"none: {exc}"
+    return details
+
+
+async def models_show(ctx: Context, args: Args) -> int:
+    details: dict[str, Any] = await in_thread(model_details, args["name"])
     if args["json"]:
         render.print_json(ctx, details)
         return 0

@@ -101,3 +101,23 @@ def test_generate_job_with_stop_string_and_backend(store: ModelStore) -> None:
         assert final["done"] < 30 and final["first_token_ms"] >= 0
     finally:
         pool.clear()
+
+
+async def test_models_show_says_which_backend_runs_a_generator(
+    store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.shell.test_interpreter import make_shell, sh
+
+    shell = make_shell()
+    monkeypatch.setattr(registry, "llama_cpp_installed", lambda: True)
+    out = (await sh(shell, "models show tiny-llama")).out
+    assert "backend:" in out and "torch (on the CPU)" in out and "gguf:" not in out
+    kept = fake_gguf(store)
+    out = (await sh(shell, "models show tiny-llama")).out
+    assert "gguf:" in out and str(kept) in out and "llama.cpp (on the CPU)" in out
+    monkeypatch.setattr(registry, "llama_cpp_installed", lambda: False)
+    manifest = store.get("tiny-llama")
+    manifest.extra["backend"] = "llama.cpp"
+    store.update_manifest(manifest)
+    out = (await sh(shell, "models show tiny-llama")).out
+    assert "backend:" in out and "none: cannot use llama.cpp" in out
