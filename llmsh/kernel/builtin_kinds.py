@@ -43,7 +43,8 @@ async def run_sleep(ctx: JobContext) -> int:
     return 0
 
 
-async def run_noop(ctx: JobContext) -> int:
+def run_noop(ctx: JobContext) -> int:
+    """A plain function, so the kernel runs it inline: no task, no loop turn."""
     return 0
 
 

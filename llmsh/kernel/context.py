@@ -46,12 +46,11 @@ class JobContext:
         self._out: IO[str] | None = None
         self._lock = threading.Lock()
         self.killed = False
-        # Created on the first pause: most jobs are never paused, and thread events
-        # cost more than the rest of a short job's bookkeeping.
+        # Created on first use: most jobs are never paused, and these events cost more
+        # than the rest of a short job's bookkeeping.
         self._gate: threading.Event | None = None
-        self._resumed = asyncio.Event()
-        self._resumed.set()
-        self._paused = asyncio.Event()
+        self._resumed_ev: asyncio.Event | None = None
+        self._paused_ev: asyncio.Event | None = None
         self.pause_hooks: list[Callable[[], None]] = []
         self.resume_hooks: list[Callable[[], None]] = []
         self._pending_text: list[str] = []
@@ -125,6 +124,19 @@ class JobContext:
         return self._paused
 
     @property
+    def _resumed(self) -> asyncio.Event:
+        if self._resumed_ev is None:
+            self._resumed_ev = asyncio.Event()
+            self._resumed_ev.set()
+        return self._resumed_ev
+
+    @property
+    def _paused(self) -> asyncio.Event:
+        if self._paused_ev is None:
+            self._paused_ev = asyncio.Event()
+        return self._paused_ev
+
+    @property
     def priority(self) -> int:
         """The job's nice value now (follows renice); safe to read from any thread."""
         proc = self._kernel._procs.records.get(self.pid)  # memory only: no store reads here
@@ -167,16 +179,22 @@ class JobContext:
 
     def kill(self) -> None:
         self._stop_thread()
-        self._resumed.set()
+        if self._resumed_ev is not None:  # else nothing waits on it
+            self._resumed_ev.set()
 
     def close(self) -> None:
         self.flush()
-        with self._lock:
-            if self._out is not None:
-                self._out.close()
-                self._out = None
+        if self._out is not None:  # most jobs never write: skip the lock for them
+            with self._lock:
+                if self._out is not None:
+                    self._out.close()
+                    self._out = None
 
     def flush(self) -> None:
+        if not (self._flush_scheduled or self._pending_text or self._pending_progress):
+            # Nothing to deliver. Read without the lock: a worker that adds something
+            # meanwhile finds no flush scheduled and schedules one.
+            return
         with self._lock:
             texts, self._pending_text = self._pending_text, []
             progress, self._pending_progress = self._pending_progress, None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import inspect
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +23,18 @@ from .. import paths
 from .builtin_kinds import kill_orphans, register_builtin_kinds
 from .config import KernelConfig, capacities_for
 from .context import JobContext
-from .control import JobFailed, JobKilled
+from .control import JobKilled
 from .devices import DeviceProbe, DeviceSnapshot
 from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
 from .events import EventBus, EventType, Subscription
-from .kinds import JobKind, KindRegistry
+from .kinds import JobKind, KindRegistry, Outcome, failure_outcome, status_outcome
 from .records import JobSpec, JobState, Process, Progress
 from .scheduler import DeviceCapacity, Scheduler, Waiting
 from .store import JobStore
 from .table import ProcessTable
 
 KILLED_STATUS = 137
+_BLANK = Process(0, "", (), {}, JobState.QUEUED, 0, "auto")
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,6 @@ class Plan:
     fits: bool
     reason: str
     jobs_ahead: int
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 class Kernel:
@@ -80,6 +77,7 @@ class Kernel:
         self.scheduler: Scheduler | None = None
         self._table: ProcessTable | None = None
         self._draining = False
+        self._scheduling = self._reschedule = False  # see _schedule
         self._close_reason = "the kernel stopped"
         self.started = False
 
@@ -195,7 +193,8 @@ class Kernel:
                 "try again when some have started"
             )
         now = self.config.clock()
-        proc = Process(
+        # Evolving a blank record is several times cheaper than the dataclass __init__.
+        proc = _BLANK.evolve(
             pid=self._store.allocate_pid(),
             kind=spec.kind,
             argv=tuple(spec.argv),
@@ -218,7 +217,7 @@ class Kernel:
         self._enqueued_at[proc.pid] = now
         self._sched.enqueue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
         self._schedule()
-        return self.table[proc.pid]
+        return self.table.get(proc.pid, proc)  # an inline job may be over (and evicted)
 
     async def restart(self, pid: int, session: str | None = None) -> Process:
         """Run a finished job again as a new job linked to it (`parent`).
@@ -320,17 +319,23 @@ class Kernel:
         self, pids: Iterable[int], timeout: float | None = None
     ) -> builtins.list[Process]:
         """Wait until every job given has finished; returns their final records."""
-        futures = []
+        pids = builtins.list(pids)
+        final: dict[int, Process] = {}
+        futures: dict[int, asyncio.Future[Process]] = {}
         for pid in pids:
-            if self._procs.lookup(pid) is None:
+            proc = self._procs.lookup(pid)
+            if proc is None:
                 raise NoSuchJob(pid)
-            futures.append(self._procs.waiter(pid))
-        if not futures:
-            return []
-        done, _ = await asyncio.wait(futures, timeout=timeout)
-        if len(done) != len(futures):
-            raise asyncio.TimeoutError()
-        return [f.result() for f in futures]
+            if proc.finished:
+                final[pid] = proc  # no future for a job that is already over
+            elif pid not in futures:
+                futures[pid] = self._procs.waiter(pid)
+        if futures:
+            done, _ = await asyncio.wait(futures.values(), timeout=timeout)
+            if len(done) != len(futures):
+                raise asyncio.TimeoutError()
+            final.update((pid, f.result()) for pid, f in futures.items())
+        return [final[pid] for pid in pids]
 
     async def get(self, pid: int) -> Process:
         proc = self._procs.lookup(pid)
@@ -397,13 +402,28 @@ class Kernel:
     # -- running jobs ----------------------------------------------------------------
 
     def _schedule(self) -> None:
+        """Start every queued job that fits.
+
+        A job that finishes inline calls back in here from `_end`; it only asks for
+        another pass, so a long run of inline jobs is a loop, not a deep recursion.
+        """
         if self._draining:
             return
-        for placement in self._sched.next_placements():
-            self._start(placement.pid, placement.device)
+        if self._scheduling:
+            self._reschedule = True
+            return
+        self._scheduling = self._reschedule = True
+        try:
+            while self._reschedule:
+                self._reschedule = False
+                for placement in self._sched.next_placements():
+                    self._start(placement.pid, placement.device)
+        finally:
+            self._scheduling = False
 
     def _start(self, pid: int, device: str) -> None:
-        proc = self.table[pid]
+        procs = self._procs
+        proc = procs.records[pid]
         kind = self.kinds.get(proc.kind)
         spec = JobSpec(
             proc.kind,
@@ -417,44 +437,45 @@ class Kernel:
         ctx = JobContext(self, pid, spec, device, self._store.output_dir, self._executor)
         self._contexts[pid] = ctx
         state = JobState.LOADING if kind.loads_model else JobState.RUNNING
-        self._transition(pid, state, device=device, started=self.config.clock(), why="started")
-        task = asyncio.get_running_loop().create_task(self._run(pid, kind, ctx))
-        self._tasks[pid] = task
-        task.add_done_callback(lambda t: self._task_done(pid, ctx))
+        procs.transition(pid, state, "started", device=device, started=self.config.clock())
+        outcome: Outcome
+        try:
+            result = kind.run(ctx)
+        except JobKilled:
+            outcome = self._stopped(pid)
+        except Exception as exc:
+            outcome = failure_outcome(exc)
+        else:
+            if isinstance(result, int) or not inspect.isawaitable(result):
+                outcome = status_outcome(result)  # a plain-function runner: already over
+            else:
+                task = asyncio.get_running_loop().create_task(self._run(pid, ctx, result))
+                self._tasks[pid] = task
+                task.add_done_callback(lambda t: self._task_done(pid, ctx, result))
+                return
+        self._end(pid, ctx, *outcome)
 
-    def _task_done(self, pid: int, ctx: JobContext) -> None:
+    def _stopped(self, pid: int) -> Outcome:
+        if pid in self._kill_requested:
+            return JobState.KILLED, KILLED_STATUS, "killed"
+        return JobState.INTERRUPTED, None, self._close_reason
+
+    def _task_done(self, pid: int, ctx: JobContext, job: Awaitable[int]) -> None:
         """A task cancelled before its first step never enters `_run`: finish it here."""
         if self._contexts.get(pid) is ctx:
-            killed = pid in self._kill_requested
-            self._end(
-                pid,
-                ctx,
-                JobState.KILLED if killed else JobState.INTERRUPTED,
-                KILLED_STATUS if killed else None,
-                "killed" if killed else self._close_reason,
-            )
+            if inspect.iscoroutine(job):
+                job.close()  # never started: close it, so it is not reported as never awaited
+            self._end(pid, ctx, *self._stopped(pid))
 
-    async def _run(self, pid: int, kind: JobKind, ctx: JobContext) -> None:
-        state, reason = JobState.DONE, ""
-        status: int | None = 0
+    async def _run(self, pid: int, ctx: JobContext, job: Awaitable[int]) -> None:
+        outcome: Outcome
         try:
-            status = await kind.run(ctx)
-            if not isinstance(status, int):
-                state, status, reason = JobState.FAILED, 1, f"job returned {status!r}, not a status"
-            elif status != 0:
-                state, reason = JobState.FAILED, f"exit status {status}"
+            outcome = status_outcome(await job)
         except (asyncio.CancelledError, JobKilled):
-            if pid in self._kill_requested:
-                state, status, reason = JobState.KILLED, KILLED_STATUS, "killed"
-            else:
-                state, status, reason = JobState.INTERRUPTED, None, self._close_reason
-        except JobFailed as exc:
-            state, status, reason = JobState.FAILED, 1, str(exc) or "failed"
-        except MemoryError as exc:
-            state, status, reason = JobState.FAILED, 1, f"out of memory: {exc}".rstrip(": ")
-        except Exception as exc:  # a job's bug must not take the kernel down
-            state, status, reason = JobState.FAILED, 1, _one_line(exc)
-        self._end(pid, ctx, state, status, reason)
+            outcome = self._stopped(pid)
+        except Exception as exc:
+            outcome = failure_outcome(exc)
+        self._end(pid, ctx, *outcome)
 
     def _end(
         self, pid: int, ctx: JobContext, state: JobState, status: int | None, reason: str

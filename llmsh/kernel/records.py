@@ -177,11 +177,12 @@ class Process:
         return (self.ended if self.ended is not None else now) - self.started
 
     def evolve(self, **changes: Any) -> Process:
-        # dataclasses.replace re-runs __init__; copying the dict is ~10x faster, and the
+        # dataclasses.replace re-runs __init__; cloning the dict is ~10x faster, and the
         # kernel evolves records several times per job.
+        fields = self.__dict__.copy()
+        fields.update(changes)
         new = object.__new__(Process)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.update(changes)
+        object.__setattr__(new, "__dict__", fields)
         return new
 
     def to_json(self) -> dict[str, Any]:

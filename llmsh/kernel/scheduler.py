@@ -81,12 +81,19 @@ class Scheduler:
         self._heap: list[_HeapEntry] = []
         self._seq = itertools.count()
         self._holding: dict[int, tuple[str, int, int]] = {}  # pid -> (device, mem, slots)
+        self._candidates: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
     # -- placement rules -------------------------------------------------------------
 
     def candidates(self, request: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
         """Devices a job may use, in order of preference; raises for impossible requests."""
-        request = request or "auto"
+        key = (request, kinds)
+        found = self._candidates.get(key)
+        if found is None:  # the devices never change, so neither does the answer
+            found = self._candidates[key] = self._find_candidates(request or "auto", kinds)
+        return found
+
+    def _find_candidates(self, request: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
         if request == "auto":
             gpus = [d for d in self.devices.values() if d.kind == "cuda"] if "cuda" in kinds else []
             gpus.sort(key=lambda d: -d.mem_budget)
@@ -164,7 +171,10 @@ class Scheduler:
         return [j.pid for j in jobs]
 
     def _free_slot_anywhere(self) -> bool:
-        return any(d.slots_used < d.slots for d in self.devices.values())
+        for d in self.devices.values():  # a plain loop: any() over a generator is slower
+            if d.slots_used < d.slots:
+                return True
+        return False
 
     def choose(self, mem: int, slots: int, candidates: tuple[str, ...]) -> str | None:
         for dev_id in candidates:
@@ -178,6 +188,8 @@ class Scheduler:
         A job blocked for memory does not block smaller jobs behind it (backfill),
         within `backfill_scan` entries; aging still brings it to the front.
         """
+        if not self._heap:
+            return []
         placed: list[Placement] = []
         skipped: list[_HeapEntry] = []
         scanned = 0

@@ -89,7 +89,7 @@ class ProcessTable:
             reason="" if state == JobState.DONE else reason,
         )
         self._last_progress_save.pop(pid, None)
-        for fut in self._waiters.pop(pid, []):
+        for fut in self._waiters.pop(pid, ()):
             if not fut.done():
                 fut.set_result(new)
         self._finished_order.append(pid)
