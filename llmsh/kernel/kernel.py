@@ -214,10 +214,15 @@ class Kernel:
         except PlacementError as exc:
             self._finish(proc.pid, JobState.FAILED, 1, str(exc))
             return self.table[proc.pid]
+        if not self._draining:
+            device = self._sched.place_now(proc.pid, mem, kind.slots, candidates)
+            if device is not None:  # nothing waits: start it without a trip through the queue
+                self._start(proc.pid, device)
+                return self.table.get(proc.pid, proc)  # an inline job is over (maybe evicted)
         self._enqueued_at[proc.pid] = now
         self._sched.enqueue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
         self._schedule()
-        return self.table.get(proc.pid, proc)  # an inline job may be over (and evicted)
+        return self.table.get(proc.pid, proc)
 
     async def restart(self, pid: int, session: str | None = None) -> Process:
         """Run a finished job again as a new job linked to it (`parent`).

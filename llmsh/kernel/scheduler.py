@@ -121,17 +121,24 @@ class Scheduler:
 
     def admit(self, mem: int, slots: int, candidates: tuple[str, ...]) -> None:
         """Refuse a job that could never fit on any of its devices."""
-        fitting = [
-            c
-            for c in candidates
-            if mem <= self.devices[c].mem_budget and slots <= self.devices[c].slots
-        ]
-        if not fitting:
-            largest = max((self.devices[c] for c in candidates), key=lambda d: d.mem_budget)
-            raise PlacementError(
-                f"needs {fmt_bytes(mem)} but the largest device that can run it "
-                f"({largest.id}) has {fmt_bytes(largest.mem_budget)} for jobs"
-            )
+        for c in candidates:
+            dev = self.devices[c]
+            if mem <= dev.mem_budget and slots <= dev.slots:
+                return
+        largest = max((self.devices[c] for c in candidates), key=lambda d: d.mem_budget)
+        raise PlacementError(
+            f"needs {fmt_bytes(mem)} but the largest device that can run it "
+            f"({largest.id}) has {fmt_bytes(largest.mem_budget)} for jobs"
+        )
+
+    def place_now(self, pid: int, mem: int, slots: int, candidates: tuple[str, ...]) -> str | None:
+        """Reserve a device for a new job at once if none waits (as a queue pass would)."""
+        if self._waiting:
+            return None  # they go first, or backfill decides: take the queue
+        device = self.choose(mem, slots, candidates)
+        if device is not None:
+            self.reserve(pid, device, mem, slots)
+        return device
 
     # -- the queue -------------------------------------------------------------------
 

@@ -87,21 +87,17 @@ COLUMNS = (
 )
 INSERT_JOB = f"INSERT OR REPLACE INTO jobs({COLUMNS}) VALUES ({','.join('?' * 23)})"
 INSERT_TRANSITION = "INSERT INTO transitions(pid, old, new, at, reason) VALUES (?,?,?,?,?)"
-_EMPTY = "{}"
 _VALUE: dict[JobState, str] = {s: s.value for s in JobState}  # faster than .value
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value) if value else (_EMPTY if isinstance(value, dict) else "[]")
 
 
 def to_row(p: Process) -> tuple[Any, ...]:
     g = p.progress
+    # Most jobs have no argv, args or metrics: skip json.dumps for those.
     return (
         p.pid,
         p.kind,
-        _dumps(list(p.argv)),
-        _dumps(p.args),
+        json.dumps(list(p.argv)) if p.argv else "[]",
+        json.dumps(p.args) if p.args else "{}",
         _VALUE[p.state],
         p.priority,
         p.device_request,
@@ -112,7 +108,7 @@ def to_row(p: Process) -> tuple[Any, ...]:
         g.total,
         g.unit,
         g.rate,
-        _dumps(p.metrics),
+        json.dumps(p.metrics) if p.metrics else "{}",
         p.created,
         p.started,
         p.ended,

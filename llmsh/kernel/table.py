@@ -69,25 +69,26 @@ class ProcessTable:
     def transition(self, pid: int, state: JobState, why: str = "", **changes: Any) -> Process:
         """Move a job to a new state; `why` is logged with the transition."""
         old = self.records[pid]
-        check_transition(old.state, state)
-        new = old.evolve(state=state, **changes)
-        self.records[pid] = new
-        self._store.save(new, transition=True, old=old.state, reason=why)
-        self._bus.publish(EventType.STATE, pid, new)
+        return self._move(old, old.evolve(state=state, **changes), why)
+
+    def _move(self, old: Process, new: Process, why: str) -> Process:
+        check_transition(old.state, new.state)
+        self.records[new.pid] = new
+        self._store.save(new, True, old.state, why)
+        self._bus.publish(EventType.STATE, new.pid, new)
         return new
 
     def finish(self, pid: int, state: JobState, status: int | None, reason: str) -> Process:
         old = self.records[pid]
         if old.finished:
             return old
-        new = self.transition(
-            pid,
-            state,
-            why=reason,
+        new = old.evolve(
+            state=state,
             exit_status=status,
             ended=self._clock(),
             reason="" if state == JobState.DONE else reason,
         )
+        self._move(old, new, reason)
         self._last_progress_save.pop(pid, None)
         for fut in self._waiters.pop(pid, ()):
             if not fut.done():

@@ -111,3 +111,13 @@ def test_removed_and_reniced_entries_are_not_started_twice() -> None:
     assert s.remove(1)
     assert [p.pid for p in s.next_placements()] == [2]
     assert s.next_placements() == [] and len(s) == 0
+
+
+def test_place_now_starts_a_new_job_only_when_nothing_waits() -> None:
+    s = sched(cpu_gib=16, cpu_slots=1)
+    assert s.place_now(1, 2 * GiB, 1, ("cpu",)) == "cpu" and s.holding(1)
+    assert s.place_now(2, 2 * GiB, 1, ("cpu",)) is None  # the slot is taken
+    s.enqueue(job(2, mem=2))
+    s.release(1)
+    assert s.place_now(3, 2 * GiB, 1, ("cpu",)) is None  # job 2 waited first
+    assert [p.pid for p in s.next_placements()] == [2]
