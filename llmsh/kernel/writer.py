@@ -16,10 +16,12 @@ so starting the writer costs an interpreter start, not an llmsh import.
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import fcntl
 import functools
 import marshal
 import os
-import queue
 import select
 import sqlite3
 import struct
@@ -33,7 +35,7 @@ from typing import Any, TypeVar
 
 FRAME = struct.Struct("<Q")  # a frame is its length, then the marshalled tuple
 ACK = struct.Struct("<q")
-READ_CHUNK = 1 << 20
+READ_CHUNK = PIPE_SIZE = 1 << 20  # a batch of a few thousand jobs fits the pipe at once
 T = TypeVar("T")
 
 
@@ -139,6 +141,13 @@ def main() -> None:
 # -- the kernel's side ---------------------------------------------------------------
 
 
+def _wait_for(fd: int, event: int, timeout: float) -> bool:
+    """Whether fd became ready (poll, not select: a busy daemon's fds pass 1024)."""
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(timeout * 1000))
+
+
 class WriterGone(Exception):
     """The writer exited before confirming a sync (its error went to stderr)."""
 
@@ -146,17 +155,19 @@ class WriterGone(Exception):
 class Writer:
     """The kernel's handle on its writer process: send frames, wait for syncs, stop.
 
-    Frames go through a sender thread, so a writer that falls behind (or waits for
-    another kernel's lock) never blocks the event loop on a full pipe. The thread
-    needs the GIL only to pick up a frame: the write itself releases it.
+    A frame goes straight into the pipe (made large, and non-blocking) when it has
+    room; what does not fit waits in a backlog that a sender thread drains as the
+    writer catches up, so a slow writer (or one waiting for another kernel's lock)
+    never blocks the event loop, and a quick one costs no thread switch.
     """
 
     def __init__(self, path: Path) -> None:
-        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._cond = threading.Condition()  # guards the backlog, _gone and _closing
+        self._backlog: collections.deque[memoryview] = collections.deque()
+        self._gone = self._closing = False
         self._sync_lock = threading.Lock()
         self._sync_sent = self._synced = 0
         self._acks = b""
-        self._gone = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         try:
@@ -175,25 +186,54 @@ class Writer:
                 target=serve, args=(str(path), rfd, ack_w, lambda: True), daemon=True
             )
             self._thread.start()
+        with contextlib.suppress(OSError, AttributeError):  # Linux only; a hint
+            fcntl.fcntl(self._wfd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        os.set_blocking(self._wfd, False)
         self._sender = threading.Thread(target=self._send_loop, name="llmsh-store", daemon=True)
         self._sender.start()
 
     def send(self, data: bytes) -> None:
-        if not self._gone:  # else nothing would ever take it off the queue
-            self._outbox.put(data)
+        view = memoryview(data)
+        with self._cond:
+            if self._gone:
+                return  # nothing can take it: sync() reports the loss
+            if not self._backlog:  # nothing ahead of it: straight into the pipe
+                try:
+                    view = view[os.write(self._wfd, view) :]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    self._gone = True
+                    return
+                if not view:
+                    return
+            self._backlog.append(view)
+            self._cond.notify()
 
     def _send_loop(self) -> None:
+        """Drain the backlog as the pipe makes room, in order."""
         while True:
-            data = self._outbox.get()
-            if data is None:
-                return
+            with self._cond:
+                while not self._backlog and not self._closing:
+                    self._cond.wait()
+                if not self._backlog:
+                    return
+                view = self._backlog[0]  # stays queued while written: send() keeps order
+            _wait_for(self._wfd, select.POLLOUT, 1.0)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self._wfd, view) :]
-            except OSError:
-                self._gone = True  # the writer exited; sync() reports it
+                written = os.write(self._wfd, view)
+            except BlockingIOError:
+                written = 0
+            except OSError:  # the writer exited
+                with self._cond:
+                    self._gone = True
+                    self._backlog.clear()
                 return
+            with self._cond:
+                if written == len(view):
+                    self._backlog.popleft()
+                else:
+                    self._backlog[0] = view[written:]
 
     def sync(self, timeout: float) -> bool:
         """Wait until everything sent so far is committed; False at timeout."""
@@ -204,7 +244,7 @@ class Writer:
             deadline = time.monotonic() + timeout
             while self._synced < wanted:
                 left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self._ackfd], [], [], left)[0]:
+                if left <= 0 or not _wait_for(self._ackfd, select.POLLIN, left):
                     return False
                 data = os.read(self._ackfd, 4096)
                 if not data:
@@ -219,10 +259,15 @@ class Writer:
     def close(self, timeout: float = 30.0) -> None:
         """Commit what was sent, then stop the writer."""
         self.send(frame(("stop",)))
-        self._outbox.put(None)
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
         self._sender.join(timeout)
         if self._proc is not None:
             assert self._proc.stdin is not None and self._proc.stdout is not None
+            if self._sender.is_alive():  # the writer is stuck: stop it, and the sender with it
+                self._proc.kill()
+                self._sender.join()
             self._proc.stdin.close()
             try:
                 self._proc.wait(timeout)
@@ -230,7 +275,7 @@ class Writer:
                 self._proc.kill()
                 self._proc.wait()
             self._proc.stdout.close()
-        elif self._thread is not None:
+        elif self._thread is not None and not self._sender.is_alive():
             os.close(self._wfd)
             self._thread.join(timeout)
             os.close(self._ackfd)

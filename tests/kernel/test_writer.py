@@ -17,7 +17,7 @@ import pytest
 from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig, KernelError
 from llmsh.kernel import writer as writer_module
 from llmsh.kernel.store import SCHEMA
-from llmsh.kernel.writer import frame, serve
+from llmsh.kernel.writer import Writer, frame, serve
 
 from .conftest import caps
 
@@ -71,6 +71,21 @@ def test_the_writer_commits_nothing_once_its_kernel_is_gone(tmp_path: Path) -> N
     assert sqlite3.connect(tmp_path / "live.db").execute(count).fetchone() == (1,)
     # A dead kernel's last batch could land after a recovery marked its jobs: dropped.
     assert sqlite3.connect(tmp_path / "dead.db").execute(count).fetchone() == (0,)
+
+
+def test_frames_larger_than_the_pipe_arrive_whole_and_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "big.db"
+    sqlite3.connect(path).executescript(SCHEMA)
+    writer = Writer(path)
+    sql = "INSERT INTO transitions(pid, old, new, at, reason) VALUES (?,?,?,?,?)"
+    reason = "x" * 200  # 3 frames of ~5 MB: most of each waits for the sender thread
+    for batch in range(3):
+        rows = [(batch * 20_000 + i, None, "queued", 1.0, reason) for i in range(20_000)]
+        writer.send(frame(("write", ((sql, rows),))))
+    assert writer.sync(60)
+    writer.close()
+    got = sqlite3.connect(path).execute("SELECT pid FROM transitions ORDER BY id").fetchall()
+    assert [pid for (pid,) in got] == list(range(60_000))
 
 
 async def test_flush_reports_a_writer_that_died(tmp_path: Path) -> None:
