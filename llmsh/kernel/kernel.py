@@ -187,7 +187,8 @@ class Kernel:
     async def submit(self, spec: JobSpec) -> Process:
         """Queue a job. Raises KernelError for requests refused outright."""
         kind, candidates, mem = self._prepare(spec)
-        if len(self._sched) >= self.config.max_queue:
+        sched, procs = self._sched, self._procs  # once: they are checked properties
+        if len(sched) >= self.config.max_queue:
             raise QueueFull(
                 f"the queue is full ({self.config.max_queue} jobs waiting); "
                 "try again when some have started"
@@ -208,21 +209,21 @@ class Kernel:
             parent=spec.parent,
             kernel_id=self.id,
         )
-        self._procs.add(proc)
+        procs.add(proc)
         try:
-            self._sched.admit(mem, kind.slots, candidates)
+            sched.admit(mem, kind.slots, candidates)
         except PlacementError as exc:
             self._finish(proc.pid, JobState.FAILED, 1, str(exc))
-            return self.table[proc.pid]
+            return procs.records[proc.pid]
         if not self._draining:
-            device = self._sched.place_now(proc.pid, mem, kind.slots, candidates)
+            device = sched.place_now(proc.pid, mem, kind.slots, candidates)
             if device is not None:  # nothing waits: start it without a trip through the queue
-                self._start(proc.pid, device)
-                return self.table.get(proc.pid, proc)  # an inline job is over (maybe evicted)
+                self._start(proc.pid, device, kind)
+                return procs.records.get(proc.pid, proc)  # an inline job is over, maybe evicted
         self._enqueued_at[proc.pid] = now
-        self._sched.enqueue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
+        sched.enqueue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
         self._schedule()
-        return self.table.get(proc.pid, proc)
+        return procs.records.get(proc.pid, proc)
 
     async def restart(self, pid: int, session: str | None = None) -> Process:
         """Run a finished job again as a new job linked to it (`parent`).
@@ -426,10 +427,11 @@ class Kernel:
         finally:
             self._scheduling = False
 
-    def _start(self, pid: int, device: str) -> None:
+    def _start(self, pid: int, device: str, kind: JobKind | None = None) -> None:
         procs = self._procs
         proc = procs.records[pid]
-        kind = self.kinds.get(proc.kind)
+        if kind is None:
+            kind = self.kinds.get(proc.kind)
         spec = JobSpec(
             proc.kind,
             proc.argv,
@@ -489,9 +491,11 @@ class Kernel:
         self._contexts.pop(pid, None)
         self._tasks.pop(pid, None)
         self._kill_requested.discard(pid)
-        self._sched.release(pid)
+        sched = self._sched
+        sched.release(pid)
         self._finish(pid, state, status, reason)
-        self._schedule()
+        if len(sched):  # a freed slot matters only to jobs that wait for one
+            self._schedule()
 
     # -- callbacks from job contexts (event-loop thread) ------------------------------
 
