@@ -50,7 +50,7 @@ TEMPLATES: dict[str, list[str]] = {
         "make {id} the foreground job",
     ],
     "bg": [
-        "(continue|resume) {id} {bg=in the background}",
+        "continue {id} {bg=in the background}",
         "bg {id}",
         "send {id} to the background",
         "move {id} to the background",

@@ -10,7 +10,7 @@ from llmsh.nl_intent import data
 from llmsh.nl_intent.decode import decode
 from llmsh.nl_intent.examples import ExampleBook, example_book
 from llmsh.nl_intent.signatures import REJECT, signatures
-from llmsh.nl_intent.templates import slots_of
+from llmsh.nl_intent.templates import Item, Lit, Slot, slots_of
 from llmsh.nl_intent.words import split_words
 
 
@@ -96,3 +96,29 @@ def test_generated_lines_show_varied_phrasing(book: ExampleBook) -> None:
     assert any(t[:1].isupper() for t in texts) and any(t.isupper() for t in texts)
     assert any(t.lower().startswith(("please", "could you", "can you")) for t in texts)
     assert sum("background" in t.lower() for t in texts) > 50
+
+
+def _forms(items: tuple[Item, ...]) -> set[str]:
+    """Every wording a template can take, slots as ``{name:lexicon}`` (lower case)."""
+    forms = {""}
+    for item in items:
+        if isinstance(item, Lit):
+            options = {item.text.lower()}
+        elif isinstance(item, Slot):
+            options = {"{" + f"{item.name}:{item.lexicon}={'|'.join(item.phrases)}" + "}"}
+        else:
+            options = {form for option in item.options for form in _forms(option)}
+            options |= {""} if item.optional else set()
+        forms = {f"{head} {tail}" for head in forms for tail in options}
+    return {" ".join(form.split()) for form in forms}
+
+
+def test_no_training_template_words_a_held_out_one(book: ExampleBook) -> None:
+    """Held out means never seen: no training template of an intent can render the same
+    words (slots aside) as one of its held-out templates, whatever its choices."""
+    train, held = data.split_templates(book, data.intents_of(book, signatures()))
+    seen: dict[str, set[str]] = {}
+    for tpl in train:
+        seen.setdefault(tpl.intent, set()).update(_forms(tpl.items))
+    shared = {tpl.id: sorted(_forms(tpl.items) & seen[tpl.intent]) for tpl in held}
+    assert not {tid: forms for tid, forms in shared.items() if forms}
