@@ -2,9 +2,11 @@
 
 The model loads on first use and stays cached (`default_translator`). Every
 proposal has a confidence: the intent's probability times the tagger's (the
-geometric mean of its word tags). Below the threshold, or when the words do not make a valid line,
-``command`` is None and ``alternatives`` lists the best other readings that
-do. Torch is imported only when the model loads.
+geometric mean of its word tags). Below the threshold, or when the words do
+not make a valid line, ``command`` is None and ``alternatives`` lists the best
+other readings that do. A reading that would drop values (several numbers for
+a one-value flag) gives way to one that holds them all (`keeps_all`). Torch is
+imported only when the model loads.
 """
 
 from __future__ import annotations
@@ -142,8 +144,13 @@ class Translator:
             sig = self.sigs.get(intent)
             if sig is not None and prob >= cfg.min_alternative:
                 readings.append((decode(sig, text, pred.words, pred.tags), prob))
-        confidence = top_p * pred.tag_confidence
         best = readings[0][0] if readings and readings[0][0].intent == top else None
+        if best is not None and best.dropped:
+            kept = self.keeps_all(text, pred, best)
+            if kept is not None:
+                best, top_p = kept
+                top = best.intent
+        confidence = top_p * pred.tag_confidence
         proposal = Proposal(text, None, confidence, top)
         if best is not None:
             proposal.slots = json_slots(best, self.sigs[top])
@@ -166,6 +173,30 @@ class Translator:
                 alt = Alternative(decoded.command, decoded.intent, alt_conf, destructive)
                 proposal.alternatives.append(alt)
         return proposal
+
+    def keeps_all(
+        self, text: str, pred: Prediction, lossy: Decoded
+    ) -> tuple[Decoded, float] | None:
+        """The likeliest reading whose line holds every number ``lossy`` would drop ("every
+        lr in 1e-4,2e-4": ``sweep finetune``, not ``finetune --lr 1e-4``), with its
+        probability given that the line must hold them: renormalised over the intents
+        whose lines do. A destructive reading never replaces one that is not."""
+        harmless = not self.sigs[lossy.intent].destructive
+        holders: list[tuple[Decoded, float]] = []
+        for intent, prob in pred.intents:
+            sig = self.sigs.get(intent)
+            if sig is None or intent == lossy.intent or (harmless and sig.destructive):
+                continue
+            params = [sig.param(slot) for slot in lossy.dropped]
+            if not all(p is not None and (p.many or p.type == "LABELS") for p in params):
+                continue  # it cannot take a list there either
+            decoded = decode(sig, text, pred.words, pred.tags)
+            if decoded.command and not decoded.dropped:
+                holders.append((decoded, prob))
+        if not holders:
+            return None
+        total = sum(prob for _, prob in holders)
+        return holders[0][0], holders[0][1] / total if total > 0 else 1.0
 
 
 _DEFAULT: Translator | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmsh.nl_intent.assemble import AssemblyError, assemble
-from llmsh.nl_intent.normalize import normalize
+from llmsh.nl_intent.normalize import normalize, numbers
 from llmsh.nl_intent.signatures import BACKGROUND, Signature
 from llmsh.nl_intent.words import Word, span_text
 
@@ -27,6 +27,9 @@ class Decoded:
     """The words each slot came from, as typed."""
     command: str | None = None
     error: str | None = None
+    dropped: list[str] = field(default_factory=list)
+    """Number slots whose words hold several numbers where the command takes one: the
+    line keeps the first ("every lr in 1e-4,2e-4" read as one ``finetune --lr``)."""
 
 
 def bio_spans(tags: list[str]) -> list[tuple[str, int, int]]:
@@ -67,6 +70,9 @@ def decode(
             out.slots[slot] = ["true"]
             continue
         values = normalize(param.type, phrase)
+        several = param.type in ("INT", "FLOAT") and len(numbers(phrase)) > 1
+        if several and not param.many and slot not in out.dropped:
+            out.dropped.append(slot)
         if values is None:
             unread.setdefault(slot, f"cannot read {phrase!r} as {param.type.lower()}")
         else:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from llmsh.nl_intent.api import Prediction, Translator, TranslatorConfig
-from llmsh.nl_intent.signatures import signatures
+from llmsh.nl_intent.decode import decode
+from llmsh.nl_intent.signatures import Param, Signature, signatures
 from llmsh.nl_intent.words import split_words
 
 
@@ -86,3 +89,47 @@ def test_plugin_commands_decode_like_built_ins() -> None:
     tags = ["O", "B-file", "O", "B-max_words", "O"]
     p = translator().propose(text, prediction(text, tags, [("summarize", 0.95)]))
     assert p.command == "summarize notes.txt --max-words 50"
+
+
+SWEEP_TEXT = "fine-tune phi2 with every lr in 5e-5,1e-4 on train.jsonl"
+SWEEP_TAGS = ["O", "B-model", "O", "O", "O", "O", "B-lr", "O", "B-data"]
+
+
+def test_a_reading_that_drops_numbers_gives_way_to_one_that_keeps_them() -> None:
+    if "sweep finetune" not in signatures():
+        pytest.skip("the sweep plugin is not installed here")
+    intents = [("finetune", 0.96), ("sweep finetune", 0.03), ("eval", 0.01)]
+    p = translator().propose(SWEEP_TEXT, prediction(SWEEP_TEXT, SWEEP_TAGS, intents))
+    assert p.command == "sweep finetune phi2 --data train.jsonl --lr 5e-5,1e-4"
+    assert p.intent == "sweep finetune" and p.slots["lr"] == "5e-5,1e-4"
+    # given that both lrs must be kept, sweep finetune is the only reading (eval has no lr)
+    assert abs(p.confidence - 1.0 * 0.99) < 1e-9
+    assert [a.command for a in p.alternatives] == ["finetune phi2 --data train.jsonl --lr 5e-05"]
+
+
+def test_without_a_reading_that_keeps_them_the_first_stays() -> None:
+    intents = [("finetune", 0.99), ("eval", 0.01)]
+    t = translator()
+    t.sigs = {name: sig for name, sig in signatures().items() if name != "sweep finetune"}
+    p = t.propose(SWEEP_TEXT, prediction(SWEEP_TEXT, SWEEP_TAGS, intents))
+    assert p.command == "finetune phi2 --data train.jsonl --lr 5e-05"
+    one = "fine-tune phi2 with lr 5e-5 on train.jsonl"
+    tags = ["O", "B-model", "O", "O", "B-lr", "O", "B-data"]
+    sigs = signatures()
+    assert not decode(sigs["finetune"], one, split_words(one), tags).dropped
+    lossy = decode(sigs["finetune"], SWEEP_TEXT, split_words(SWEEP_TEXT), SWEEP_TAGS)
+    assert lossy.dropped == ["lr"] and lossy.command is not None
+
+
+def test_a_destructive_reading_never_replaces_a_harmless_one() -> None:
+    text = "wait 3 5"
+    tags = ["O", "B-id", "I-id"]
+    t = translator()
+    sigs = signatures()
+    # a made-up one-number command with a destructive namesake that takes a list
+    pid = Param("id", "INT", required=True)
+    t.sigs = {"wait": Signature("wait", ("wait",), (pid,)),
+              "kill": sigs["kill"], "pause": sigs["pause"]}  # fmt: skip
+    intents = [("wait", 0.9), ("kill", 0.08), ("pause", 0.02)]
+    p = t.propose(text, prediction(text, tags, intents))
+    assert p.intent == "wait" and p.command == "wait 3"
