@@ -219,6 +219,36 @@ def estimate_job(
         )
         longest = max(_tokens_of(t) for t in texts)
         return estimate_inference(shape, min(longest, 512), max(batch, 1), dtype)
+    if _runs_on_llama_cpp(name, args):
+        return estimate_llama_cpp(shape, ModelStore() if store is None else store, name)
     messages = args.get("messages") or [{"content": args.get("prompt", "")}]
     prompt = sum(_tokens_of(m.get("content")) for m in messages if isinstance(m, dict)) + 32
     return estimate_inference(shape, prompt + int(args.get("max_tokens", 128)), 1, dtype)
+
+
+def _runs_on_llama_cpp(name: str, args: dict[str, Any]) -> bool:
+    if str(args.get("device") or "auto") not in ("auto", "cpu"):
+        return False
+    from llmsh.engine.registry import LLAMA_CPP, choose_backend
+    from llmsh.models.errors import ModelError
+
+    backend = args.get("backend")
+    try:
+        return choose_backend(name, "cpu", str(backend) if backend else None) == LLAMA_CPP
+    except ModelError:
+        return False  # the job fails with that reason when it runs
+
+
+def estimate_llama_cpp(shape: ModelShape, store: ModelStore, name: str) -> MemoryEstimate:
+    """A model on llama.cpp: its GGUF (mapped), the context's KV cells for every sequence
+    (allocated up front, F16), the logits buffer of one batch, plus the HF tokenizer."""
+    from llmsh.engine.config import EngineConfig
+
+    config = EngineConfig.from_env()
+    gguf = store.gguf_file(name)
+    weights = gguf.stat().st_size if gguf is not None else shape.parameters * 2
+    sequences = min(config.caches, 64)  # as llamacpp.LlamaCppBackend sizes its context
+    kv = kv_cache_bytes(shape, config.context, sequences, "float16")
+    logits = max(512, config.max_batch) * shape.vocab * 4
+    return MemoryEstimate(weights=weights, kv_cache=kv, activations=logits,
+                          margin=_margin(shape, weights))  # fmt: skip

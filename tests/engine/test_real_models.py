@@ -51,29 +51,34 @@ def test_batched_equals_solo(real_env: Path, pool: ModelPool, backend: str) -> N
         alone = [replies(runtime, [(q, NullControl())])[0] for q in QUESTIONS]
         together = replies(runtime, [(q, NullControl()) for q in QUESTIONS])
     assert together == alone
-    if backend == TORCH:  # Q4_1 through llama.cpp answers with French landmarks instead
-        assert "Paris" in runtime.tokenizer.decode(alone[0])
+    assert "Paris" in runtime.tokenizer.decode(alone[0])  # llama.cpp runs the F16 weights
 
 
 @needs_llama
 def test_llama_cpp_kill_and_pause_in_a_batch(real_env: Path, pool: ModelPool) -> None:
     with open_model("smollm2", "cpu", pool, LLAMA_CPP, EngineConfig(threads=2)) as runtime:
-        alone = [replies(runtime, [(q, NullControl())], 40)[0] for q in QUESTIONS[:3]]
+        asked = [QUESTIONS[1], QUESTIONS[0], QUESTIONS[2]]  # job 0 has the longest reply
+        alone = [replies(runtime, [(q, NullControl())], 40)[0] for q in asked]
+        assert len(alone[0]) > 12
         controls = [Control() for _ in range(3)]
 
         def job(i: int) -> list[int]:
-            ids = prompt_ids(runtime.tokenizer, [{"role": "user", "content": QUESTIONS[i]}])
+            ids = prompt_ids(runtime.tokenizer, [{"role": "user", "content": asked[i]}])
             out: list[int] = []
             gen = generate_tokens(
                 runtime, ids, SamplingParams(max_tokens=40, temperature=0), controls[i]
             )
-            for token in gen:
-                out.append(token)
-                if i == 0 and len(out) == 3:
-                    controls[1].kill()
-                    controls[2].pause()
-                if i == 0 and len(out) == 30:
-                    controls[2].resume()
+            try:
+                for token in gen:
+                    out.append(token)
+                    if i == 0 and len(out) == 3:
+                        controls[1].kill()
+                        controls[2].pause()
+                    if i == 0 and len(out) == 12:
+                        controls[2].resume()
+            finally:
+                if i == 0:
+                    controls[2].resume()  # a short reply must not leave job 2 paused
             return out
 
         results = run_threads([lambda i=i: job(i) for i in range(3)])

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -93,9 +94,14 @@ def test_finetune_killed_resumed_changes_output(
     store.remove(out, in_use=False)
 
 
-@pytest.mark.parametrize(("kind", "model"), [("generate", "smollm2"), ("embed", "minilm")])
-def test_estimate_matches_measured_rss(real_env: Path, kind: str, model: str) -> None:
-    env = {**os.environ, "LLMSH_HOME": str(real_env)}
+@pytest.mark.parametrize(
+    ("kind", "model", "backend"),
+    [("generate", "smollm2", "torch"), ("embed", "minilm", "auto"),
+     pytest.param("generate", "smollm2", "llama.cpp", marks=pytest.mark.skipif(
+         find_spec("llama_cpp") is None, reason="llama-cpp-python not installed"))],
+)  # fmt: skip
+def test_estimate_matches_measured_rss(real_env: Path, kind: str, model: str, backend: str) -> None:
+    env = {**os.environ, "LLMSH_HOME": str(real_env), "LLMSH_BACKEND": backend}
     probe = subprocess.run(
         [sys.executable, str(HERE / "rss_probe.py"), kind, model],
         capture_output=True, text=True, env=env, cwd=HERE.parents[1],
