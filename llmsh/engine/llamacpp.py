@@ -9,7 +9,9 @@ one unified buffer): attention then never mixes sequences' cells, which keeps
 batched greedy output equal to solo output. A sequence out of the batch (paused,
 outranked) keeps its stream; the engine drops parked caches when it needs ids.
 
-Optional: without `llama_cpp` installed, `registry.choose_backend` never picks it.
+It runs the F16 GGUF the store keeps beside a model pulled as GGUF (the same weights
+torch runs, see `llmsh.models.gguf_f16`). Optional: without `llama_cpp` installed,
+`registry.choose_backend` never picks it.
 The loaded model (weights, plus the Hugging Face tokenizer used for chat templates
 and text, whose ids match the GGUF vocabulary) is shared through its own `ModelPool`
 with the usual keep-alive; the context lives as long as the engine.
