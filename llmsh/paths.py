@@ -58,3 +58,19 @@ def plugins_dir() -> Path:
 def ensure(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def config_section(*keys: str) -> dict[str, object]:
+    """A table of the config file, e.g. `config_section("models", "smollm2")` for
+    ``[models.smollm2]``; empty when the file, the table or tomllib (3.10) is missing.
+    A file that does not parse is reported by the caller that reads it first (plugins)."""
+    file = config_file()
+    try:
+        import tomllib
+
+        table: object = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (ImportError, OSError, ValueError):
+        return {}
+    for key in keys:
+        table = table.get(key, {}) if isinstance(table, dict) else {}
+    return table if isinstance(table, dict) else {}

@@ -5,9 +5,9 @@ is a context manager yielding a `ModelRuntime` (tokenizer, context length, end
 tokens and the shared `Engine`). Built-ins are ``torch`` and ``llama.cpp``;
 plugins add theirs with the ``register_backends`` hook (``register(name, factory)``).
 
-Which backend runs a model: the job's ``backend`` argument, else the model's
-manifest (``extra.backend``), else its catalogue entry (``"backend": ...``), else
-``$LLMSH_BACKEND``, else ``auto``: llama.cpp for a model pulled as GGUF (its GGUF
+Which backend runs a model: the job's ``backend`` argument, else the config file's
+``[models.NAME] backend = "..."``, else the model's manifest (``extra.backend``),
+else its catalogue entry (``"backend": ...``), else ``$LLMSH_BACKEND``, else ``auto``: llama.cpp for a model pulled as GGUF (its GGUF
 kept in the store) on the CPU when `llama_cpp` is installed, torch otherwise.
 """
 
@@ -96,9 +96,10 @@ def llama_cpp_installed() -> bool:
 def _configured(name: str) -> str:
     from llmsh.models.catalogue import load_catalogue
     from llmsh.models.store import ModelStore
+    from llmsh.paths import config_section
 
     manifest = ModelStore().get(name)
-    choice = manifest.extra.get("backend")
+    choice = config_section("models", name).get("backend") or manifest.extra.get("backend")
     if not choice and manifest.source.startswith("pypi:"):
         try:
             entry = load_catalogue().get(name)

@@ -140,6 +140,24 @@ def test_auto_picks_llama_cpp_only_for_a_kept_gguf_on_cpu_when_installed(
     assert choose_backend("tiny-llama", "cpu", "auto") == TORCH
 
 
+def test_the_config_file_sets_a_models_backend(
+    store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmsh.paths import config_file
+
+    monkeypatch.setattr(registry, "llama_cpp_installed", lambda: True)
+    fake_gguf(store)
+    assert choose_backend("tiny-llama", "cpu") == LLAMA_CPP
+    config_file().write_text('[models.tiny-llama]\nbackend = "torch"\n', encoding="utf-8")
+    assert choose_backend("tiny-llama", "cpu") == TORCH
+    assert choose_backend("tiny-llama", "cpu", "llama.cpp") == LLAMA_CPP  # the job's own word
+    config_file().write_text('[models.tiny-llama]\nbackend = "vllm"\n', encoding="utf-8")
+    with pytest.raises(ModelError, match="unknown backend 'vllm'"):
+        choose_backend("tiny-llama", "cpu")
+    config_file().write_text("[models.tiny-llama\n", encoding="utf-8")  # does not parse
+    assert choose_backend("tiny-llama", "cpu") == LLAMA_CPP
+
+
 def test_asking_for_an_unusable_backend_is_a_one_line_error(store: ModelStore) -> None:
     with pytest.raises(ModelError, match="cannot use llama.cpp for tiny-llama: .*GGUF|installed"):
         choose_backend("tiny-llama", "cpu", "llama.cpp")
