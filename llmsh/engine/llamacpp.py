@@ -79,7 +79,9 @@ class LlamaModel:
                 raise ModelError("llama.cpp could not create a context")
             self._contexts[key] = (ctx, lib.llama_free)
         ctx = self._contexts[key][0]
-        _lib().llama_memory_clear(_lib().llama_get_memory(ctx), True)
+        # Metadata only: zeroing the KV buffer (hundreds of MB) would cost every new engine
+        # a memset, and freed cells are masked out anyway (their old values are finite).
+        _lib().llama_memory_clear(_lib().llama_get_memory(ctx), False)
         return ctx
 
     def __del__(self) -> None:
@@ -218,7 +220,7 @@ class LlamaCppBackend:
     def close(self) -> None:
         if self.ctx:
             self.lib.llama_batch_free(self.batch)
-            self.lib.llama_memory_clear(self.mem, True)
+            self.lib.llama_memory_clear(self.mem, False)
             self.ctx = None  # the model keeps the context for the next engine
         self._slot.clear()
 
