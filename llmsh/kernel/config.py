@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .devices import NA, DeviceSnapshot
 from .scheduler import DeviceCapacity
+
+WORKERS_ENV = "LLMSH_MODEL_WORKERS"
+WORKER_MODES = ("process", "thread")
 
 
 @dataclass
@@ -37,6 +41,10 @@ class KernelConfig:
     history_limit: int = 20000
     """Finished jobs kept in memory; older ones are read back from the store."""
     clock: Callable[[], float] = time.time
+    model_workers: str = field(default_factory=lambda: os.environ.get(WORKERS_ENV) or "process")
+    """Where model jobs run: "process" (model worker processes, one per model and device, so
+    a crash in torch or llama.cpp fails only that worker's jobs) or "thread" (threads of the
+    kernel process). Default: $LLMSH_MODEL_WORKERS, else "process"."""
 
     def __post_init__(self) -> None:
         if self.cpu_slots < 1 or self.gpu_slots < 1:
@@ -48,6 +56,11 @@ class KernelConfig:
         for name in ("cpu_memory_fraction", "gpu_memory_fraction"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
+        if self.model_workers not in WORKER_MODES:
+            raise ValueError(
+                f"model_workers must be one of {', '.join(WORKER_MODES)}, "
+                f"not {self.model_workers!r} (${WORKERS_ENV})"
+            )
 
 
 def capacities_for(snapshots: list[DeviceSnapshot], config: KernelConfig) -> list[DeviceCapacity]:

@@ -18,6 +18,7 @@ from .control import JobKilled
 from .records import JobSpec, Progress
 
 if TYPE_CHECKING:
+    from .config import KernelConfig
     from .kernel import Kernel
 
 T = TypeVar("T")
@@ -135,6 +136,11 @@ class JobContext:
         if self._paused_ev is None:
             self._paused_ev = asyncio.Event()
         return self._paused_ev
+
+    @property
+    def config(self) -> KernelConfig:
+        """The kernel's settings (model kinds read `model_workers` and `kill_grace`)."""
+        return self._kernel.config
 
     @property
     def priority(self) -> int:
