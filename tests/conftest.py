@@ -15,6 +15,11 @@ from llmsh.kernel import Kernel, KernelConfig
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # No test may reach a model hub: the machines have none, and peft would try.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Model jobs run in kernel threads here: every test has a home of its own, and a model
+# worker process (a torch import) per test would cost minutes. tests/workers and
+# tests/daemon/test_worker_crash.py choose process mode themselves; run any other
+# directory with LLMSH_MODEL_WORKERS=process to put it through model workers.
+os.environ.setdefault("LLMSH_MODEL_WORKERS", "thread")
 
 
 @pytest.fixture(autouse=True)

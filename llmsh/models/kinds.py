@@ -1,21 +1,28 @@
 """Model jobs as kernel job kinds: generate, chat, embed, classify, finetune, eval,
 pull, load and unload.
 
-All model jobs of one process share one `ModelPool`, so jobs on the same model and
-device share its weights. The job functions run in worker threads; torch is
-imported there, on first use, never when the kinds are registered.
+Where the model work runs is the kernel's `model_workers` setting. In ``process``
+mode (the default) each job goes to the model worker process for its model and
+device (`llmsh.workers`), so a segfault in torch or llama.cpp fails that worker's
+jobs, not the kernel. In ``thread`` mode it runs in a thread of the kernel process.
+Either way all jobs of one process share one `ModelPool` (`shared_pool()`: the
+worker's own, or the kernel's), so jobs on the same model and device share its
+weights and decode loop. torch is imported where the job runs, on first use,
+never when the kinds are registered. `pull` needs no device and no pool: it stays
+in a kernel thread in both modes.
 """
 
 from __future__ import annotations
 
 import threading
+from importlib import import_module
 from typing import Any
 
 from llmsh.kernel.context import JobContext
 from llmsh.kernel.control import JobControl
-from llmsh.kernel.kinds import JobKind, Runner
+from llmsh.kernel.kinds import Estimator, JobKind, Runner
 from llmsh.kernel.records import JobSpec
-from llmsh.models.jobs import DEFAULT_MODELS
+from llmsh.models.jobs import DEFAULT_MODELS, default_model
 from llmsh.models.pool import ModelPool
 
 _POOL: ModelPool | None = None
@@ -33,7 +40,12 @@ def shared_pool() -> ModelPool:
         return _POOL
 
 
-def _estimate(kind: str) -> Any:
+def existing_pool() -> ModelPool | None:
+    """The process's pool if a job has made one (reports and unload must not create it)."""
+    return _POOL
+
+
+def _estimate(kind: str) -> Estimator:
     def estimate(spec: JobSpec) -> int:
         from llmsh.models.estimate import estimate_job
 
@@ -56,47 +68,147 @@ def _resume_args(args: dict[str, Any], parent: int | None) -> dict[str, Any]:
     return {**args, "out": run}
 
 
-def _runner(kind: str) -> Runner:
+def resolve_target(target: str) -> Any:
+    """The job function named "module:function" (a plugin's model job)."""
+    module, _, attr = target.partition(":")
+    return getattr(import_module(module), attr)
+
+
+def model_call(
+    kind: str, args: dict[str, Any], ctl: JobControl, pool: ModelPool, parent: int | None = None
+) -> int:
+    """Run model job `kind` against `pool`: the same code in a kernel thread or a worker."""
+    from llmsh.models.jobs import job_function
+
+    if kind == "finetune":
+        args = _resume_args(args, parent)
+    if kind == "load":
+        return run_load(args, ctl, pool)
+    return job_function(kind)(args, ctl, pool)
+
+
+# The first imports of transformers (a lazy module) and of peft (which imports much of
+# transformers) fail when two threads make them at once: "cannot import name
+# 'AutoModel' from 'transformers'". A fresh worker's first jobs often start together.
+_IMPORT_LOCK = threading.Lock()
+
+
+def _warm_imports(kind: str) -> None:
+    if kind == "pull":  # no torch unless a GGUF needs converting
+        return
+    import transformers
+
+    for name in ("AutoModel", "AutoModelForCausalLM", "AutoTokenizer"):
+        getattr(transformers, name)  # resolve the lazy attributes once
+    import llmsh.models.loader  # noqa: F401
+    from llmsh.models.jobs import JOBS, job_function
+
+    if kind in JOBS:
+        job_function(kind)
+    if kind == "finetune":
+        import peft  # noqa: F401
+
+
+def run_model_job(
+    kind: str,
+    args: dict[str, Any],
+    ctl: JobControl,
+    pool: ModelPool,
+    parent: int | None = None,
+    target: str | None = None,
+) -> int:
+    """Run a model job (`target`, else the kind `kind`) with `pool`, imports taken in turn."""
+    with _IMPORT_LOCK:
+        _warm_imports(kind)
+        fn = resolve_target(target) if target else None
+    if fn is not None:
+        status: int = fn(args, ctl, pool)
+        return status
+    return model_call(kind, args, ctl, pool, parent)
+
+
+def _call(
+    kind: str, args: dict[str, Any], ctl: JobControl, parent: int | None, target: str | None
+) -> int:
+    return run_model_job(kind, args, ctl, shared_pool(), parent, target)
+
+
+def in_workers(ctx: JobContext) -> bool:
+    return ctx.config.model_workers == "process"
+
+
+def model_runner(
+    kind: str,
+    target: str | None = None,
+    default: str | None = None,
+    estimate: Estimator | None = None,
+) -> Runner:
+    """The runner of a job that uses a model: in its model worker, or in a kernel thread.
+
+    `target` ("module:function", called as ``function(args, ctl, pool)``) is for
+    plugins' model jobs; without it the job is the built-in model kind `kind`. The
+    worker is the one for (args["model"] or `default`, the job's device); `estimate`
+    (the kind's own) lets a new worker make room among idle ones.
+    """
+
     async def run(ctx: JobContext) -> int:
         args = dict(ctx.args)
-        if kind == "finetune":
-            args = _resume_args(args, ctx.spec.parent)
-        return await ctx.run_blocking(_call, kind, args, ctx)
+        if not in_workers(ctx):
+            return await ctx.run_blocking(_call, kind, args, ctx, ctx.spec.parent, target)
+        from llmsh.workers.runner import WorkerJob, run_in_worker
+
+        model = str(args.get("model") or default or default_model(kind))
+        try:
+            need = int(estimate(ctx.spec)) if estimate is not None else 0
+        except Exception:  # the kernel accepted the job: an estimate is only a hint here
+            need = 0
+        return await run_in_worker(ctx, WorkerJob(kind, model, args, target, need))
 
     run.__name__ = f"run_{kind}"
     return run
 
 
-def _call(kind: str, args: dict[str, Any], ctl: JobControl) -> int:
-    from llmsh.models.jobs import job_function
+def _threaded(kind: str) -> Runner:
+    async def run(ctx: JobContext) -> int:
+        return await ctx.run_blocking(_call, kind, dict(ctx.args), ctx, ctx.spec.parent, None)
 
-    return job_function(kind)(args, ctl, shared_pool())
+    run.__name__ = f"run_{kind}"
+    return run
 
 
-def _run_load(args: dict[str, Any], ctl: JobControl) -> int:
-    row = shared_pool().pin(str(args["model"]), ctl.device)
+def run_load(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
+    row = pool.pin(str(args["model"]), ctl.device)
     ctl.set_memory(row.nbytes)
     ctl.write(f"{row.name} loaded on {row.device} ({row.nbytes / 2**20:.0f} MiB), kept resident\n")
     return 0
 
 
-def _run_unload(args: dict[str, Any], ctl: JobControl) -> int:
+def unpin_everywhere(model: str) -> list[str]:
+    """End the pins of `model` in this process's pool and in every model worker."""
+    from llmsh.models.errors import ModelError
+    from llmsh.workers.manager import existing_manager
+
+    released: list[str] = []
+    pool, manager = existing_pool(), existing_manager()
+    if pool is not None:
+        try:
+            released += pool.unpin(model)
+        except ModelError:  # not loaded in this process: perhaps in a worker
+            pass
+    if manager is not None:
+        released += manager.unpin(model)
+    return released
+
+
+async def run_unload(ctx: JobContext) -> int:
     from llmsh.models.errors import ModelError
 
-    released = shared_pool().unpin(str(args["model"]))
+    model = str(ctx.args["model"])
+    released = await ctx.run_blocking(unpin_everywhere, model)
     if not released:
-        raise ModelError(f"model {args['model']!r} is not loaded")
-    ctl.write(f"{args['model']} released on {', '.join(released)}\n")
+        raise ModelError(f"model {model!r} is not loaded")
+    ctx.write(f"{model} released on {', '.join(released)}\n")
     return 0
-
-
-def _threaded(fn: Any) -> Runner:
-    async def run(ctx: JobContext) -> int:
-        result: int = await ctx.run_blocking(fn, dict(ctx.args), ctx)
-        return result
-
-    run.__name__ = getattr(fn, "__name__", "run")
-    return run
 
 
 def _require_model(args: dict[str, Any]) -> None:
@@ -109,7 +221,7 @@ def model_job_kinds() -> list[JobKind]:
     kinds = [
         JobKind(
             kind,
-            _runner(kind),
+            model_runner(kind, estimate=_estimate(kind)),
             estimate=_estimate(kind),
             devices=gpu,
             loads_model=True,
@@ -119,13 +231,16 @@ def model_job_kinds() -> list[JobKind]:
     ]
     kinds.append(
         JobKind(
-            "pull", _runner("pull"), description="fetch a catalogue model", validate=_require_model
+            "pull",
+            _threaded("pull"),
+            description="fetch a catalogue model",
+            validate=_require_model,
         )
     )
     kinds.append(
         JobKind(
             "load",
-            _threaded(_run_load),
+            model_runner("load", estimate=_estimate("generate")),
             estimate=_estimate("generate"),
             devices=gpu,
             loads_model=True,
@@ -135,17 +250,14 @@ def model_job_kinds() -> list[JobKind]:
     )
     kinds.append(
         JobKind(
-            "unload",
-            _threaded(_run_unload),
-            validate=_require_model,
-            description="release a resident model",
+            "unload", run_unload, validate=_require_model, description="release a resident model"
         )
     )
     return kinds
 
 
-def resident_models() -> list[dict[str, Any]]:
-    """What the shared pool holds, without creating it (no pool: nothing resident)."""
+def local_resident_models() -> list[dict[str, Any]]:
+    """What this process's pool holds, without creating it (no pool: nothing resident)."""
     if _POOL is None:
         return []
     return [
@@ -160,3 +272,12 @@ def resident_models() -> list[dict[str, Any]]:
         }
         for r in _POOL.snapshot()
     ]
+
+
+def resident_models() -> list[dict[str, Any]]:
+    """Resident models for `free` and `top`: the kernel's pool and every model worker's
+    (each worker's rows carry its `worker_pid`)."""
+    from llmsh.workers.manager import existing_manager
+
+    manager = existing_manager()
+    return local_resident_models() + (manager.resident() if manager is not None else [])

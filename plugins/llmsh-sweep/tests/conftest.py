@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from llmsh.shell.session import Shell
+
+# Model jobs in kernel threads: each test has its own home, and a model worker
+# process per test would cost a torch import each (LLMSH_MODEL_WORKERS=process to try).
+os.environ.setdefault("LLMSH_MODEL_WORKERS", "thread")
 
 CORPUS = [
     "The council met on Tuesday to discuss the new library by the river.",
