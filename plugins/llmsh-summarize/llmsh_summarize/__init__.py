@@ -1,8 +1,8 @@
 """llmsh-summarize: `summarize FILE` as a kernel job, chunked when the file is long.
 
 The plugin's hooks only hand things to llmsh; nothing heavy is imported here:
-the command module is light, and the job code (torch, the model) is imported in
-the job's worker thread.
+the command module is light, and the job code (torch, the model) is imported where
+the job runs (its model worker, or a kernel thread).
 """
 
 from __future__ import annotations

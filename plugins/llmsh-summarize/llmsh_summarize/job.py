@@ -1,6 +1,7 @@
 """The summarize job: map (summarise each chunk), then reduce (summarise the summaries).
 
-Runs in the job's worker thread. Each step is a call of the model layer's
+Runs where the kernel runs model jobs (a model worker process or a kernel thread),
+against that process's model pool. Each step is a call of the model layer's
 `generate` job function with a `StepControl` in front of the job's control: the
 step's text is collected instead of streamed, its token progress becomes a
 fraction of the whole job, and `check()` still reaches the kernel, so kill and

@@ -1,11 +1,12 @@
-"""The `summarize` job kind: the job runs in a worker thread (see `job`)."""
+"""The `summarize` job kind: a model job, so it runs where the kernel runs model jobs
+(the model worker for its model and device, or a kernel thread; see `llmsh.workers`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llmsh.kernel import JobControl, JobKind, JobSpec
+    from llmsh.kernel import JobKind, JobSpec
 
 ESTIMATE_CHUNK = 2048  # prompt tokens assumed for the memory estimate without --chunk-tokens
 
@@ -28,18 +29,16 @@ def estimate(spec: JobSpec) -> int:
     return estimate_job("generate", as_generate).total
 
 
-def run(args: dict[str, Any], ctl: JobControl) -> int:
-    from llmsh_summarize.job import run_summarize
-
-    return run_summarize(args, ctl)
-
-
 def summarize_kind() -> JobKind:
-    from llmsh.kernel import JobKind, threaded
+    from llmsh.kernel import JobKind
+    from llmsh.models.kinds import model_runner
 
+    # Named, not passed: a model worker imports the job function itself. The default
+    # model is job.DEFAULT_MODEL, written out because importing `job` imports torch.
+    target = "llmsh_summarize.job:run_summarize"
     return JobKind(
         "summarize",
-        threaded(run),
+        model_runner("summarize", target, default="smollm2", estimate=estimate),
         estimate=estimate,
         devices=("cpu", "cuda"),
         loads_model=True,
