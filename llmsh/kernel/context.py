@@ -19,7 +19,7 @@ from .records import JobSpec, Progress
 
 if TYPE_CHECKING:
     from .config import KernelConfig
-    from .kernel import Kernel
+    from .execution import JobRunner
 
 T = TypeVar("T")
 HISTORY_POINTS = 2000  # metric history kept per job (loss curves); older points are thinned
@@ -28,7 +28,7 @@ HISTORY_POINTS = 2000  # metric history kept per job (loss curves); older points
 class JobContext:
     def __init__(
         self,
-        kernel: Kernel,
+        kernel: JobRunner,  # the part of the kernel that runs jobs: it takes the callbacks
         pid: int,
         spec: JobSpec,
         device: str,

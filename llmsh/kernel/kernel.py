@@ -4,6 +4,9 @@ Its public API is a small set of async methods (submit, kill, pause, resume,
 renice, wait, list, get, subscribe, devices, output, explain) so that an embedded
 shell and the socket daemon expose exactly the same behaviour. Each job runs as
 its own task: one job failing never touches another.
+
+This module is the API: life cycle, checking requests, answering queries. How a
+job is started, ended and stopped lives in `execution` (`JobRunner`, its base).
 """
 
 from __future__ import annotations
@@ -11,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +23,18 @@ from typing import Any
 from .. import paths
 from .builtin_kinds import kill_orphans, register_builtin_kinds
 from .config import KernelConfig, capacities_for
-from .context import JobContext
-from .control import JobKilled
 from .devices import DeviceProbe, DeviceSnapshot
 from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
 from .events import EventBus, EventType, Subscription
-from .kinds import JobKind, KindRegistry, Outcome, failure_outcome, status_outcome
-from .records import JobSpec, JobState, Process, Progress
+from .execution import KILLED_STATUS, JobRunner
+from .kinds import JobKind, KindRegistry
+from .records import JobSpec, JobState, Process
 from .scheduler import DeviceCapacity, Scheduler, Waiting
 from .store import JobStore
 from .table import ProcessTable
 
-KILLED_STATUS = 137
+__all__ = ["KILLED_STATUS", "Kernel", "Plan"]
+
 _BLANK = Process(0, "", (), {}, JobState.QUEUED, 0, "auto")
 
 
@@ -50,7 +51,9 @@ class Plan:
     jobs_ahead: int
 
 
-class Kernel:
+class Kernel(JobRunner):
+    """The process table's API; `JobRunner` holds the running jobs beneath it."""
+
     def __init__(
         self,
         config: KernelConfig | None = None,
@@ -58,27 +61,13 @@ class Kernel:
         resources: dict[str, Callable[[], builtins.list[dict[str, Any]]]] | None = None,
     ) -> None:
         """`resources` report what holds device memory outside jobs (resident models)."""
-        self.config = config or KernelConfig()
         if kinds is None:
             kinds = KindRegistry()
             register_builtin_kinds(kinds)
-        self.kinds = kinds
+        super().__init__(config or KernelConfig(), kinds, EventBus())
         self.resources = dict(resources or {})
         self.id = uuid.uuid4().hex[:12]
-        self.bus = EventBus()
         self.probe = DeviceProbe(self.config.nvml)
-        self._contexts: dict[int, JobContext] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._paused_from: dict[int, JobState] = {}
-        self._kill_requested: set[int] = set()
-        self._enqueued_at: dict[int, float] = {}
-        self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="llmsh-job")
-        self.store: JobStore | None = None
-        self.scheduler: Scheduler | None = None
-        self._table: ProcessTable | None = None
-        self._draining = False
-        self._scheduling = self._reschedule = False  # see _schedule
-        self._close_reason = "the kernel stopped"
         self.started = False
 
     # -- life cycle ------------------------------------------------------------------
@@ -108,25 +97,7 @@ class Kernel:
         """
         if not self.started:
             return
-        self._draining = True
-        self._close_reason = reason
-        if grace > 0 and self._tasks:
-            await asyncio.wait(list(self._tasks.values()), timeout=grace)
-        for pid, proc in list(self.table.items()):
-            if proc.state == JobState.QUEUED or (
-                proc.state == JobState.PAUSED and pid not in self._tasks
-            ):
-                self._sched.remove(pid)
-                self._finish(pid, JobState.INTERRUPTED, None, reason)
-        tasks = list(self._tasks.values())
-        for pid, ctx in list(self._contexts.items()):
-            ctx.kill()
-            self._tasks[pid].cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=self.config.kill_grace * 5)
-        for pid, proc in list(self.table.items()):
-            if not proc.finished:
-                self._finish(pid, JobState.INTERRUPTED, None, reason)
+        await self._stop_all(reason, grace)
         self.bus.close()
         assert self.store is not None
         # The final records reach the store while this kernel is still registered, so
@@ -143,29 +114,6 @@ class Kernel:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    @property
-    def _sched(self) -> Scheduler:
-        if self.scheduler is None:
-            raise KernelError("the kernel is not started")
-        return self.scheduler
-
-    @property
-    def _procs(self) -> ProcessTable:
-        if self._table is None:
-            raise KernelError("the kernel is not started")
-        return self._table
-
-    @property
-    def table(self) -> dict[int, Process]:
-        """The live records by pid (read-only by convention: change them via the API)."""
-        return self._procs.records
-
-    @property
-    def _store(self) -> JobStore:
-        if self.store is None:
-            raise KernelError("the kernel is not started")
-        return self.store
 
     # -- the public API --------------------------------------------------------------
 
@@ -220,9 +168,7 @@ class Kernel:
             if device is not None:  # nothing waits: start it without a trip through the queue
                 self._start(proc.pid, device, kind)
                 return procs.records.get(proc.pid, proc)  # an inline job is over, maybe evicted
-        self._enqueued_at[proc.pid] = now
-        sched.enqueue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
-        self._schedule()
+        self._queue(Waiting(proc.pid, spec.priority, mem, kind.slots, candidates, now))
         return procs.records.get(proc.pid, proc)
 
     async def restart(self, pid: int, session: str | None = None) -> Process:
@@ -265,51 +211,23 @@ class Kernel:
     async def kill(self, pid: int, reason: str = "killed") -> Process:
         proc = self._require_live(pid, "kill")
         if pid not in self._tasks:  # queued, or paused before it started
-            self._sched.remove(pid)
-            self._finish(pid, JobState.KILLED, KILLED_STATUS, reason)
+            self._drop(pid, JobState.KILLED, KILLED_STATUS, reason)
             return self.table[pid]
-        self._kill_requested.add(pid)
-        self._contexts[pid].kill()
-        task = self._tasks[pid]
-        task.cancel()
-        await asyncio.wait([task], timeout=self.config.kill_grace * 5)
+        await self._kill_task(pid)
         return self.table.get(pid, proc)
 
     async def pause(self, pid: int) -> Process:
         proc = self._require_live(pid, "pause")
         if proc.state == JobState.PAUSED:
             raise KernelError(f"job {pid} is already paused")
-        self._paused_from[pid] = proc.state
-        if pid in self._contexts:
-            self._contexts[pid].pause()
-        else:
-            self._sched.remove(pid)
-        self._transition(pid, JobState.PAUSED, why="paused")
+        self._hold(pid, proc.state)
         return self.table[pid]
 
     async def resume(self, pid: int) -> Process:
         proc = self._require_live(pid, "resume")
         if proc.state != JobState.PAUSED:
             raise KernelError(f"job {pid} is not paused (it is {proc.state.value})")
-        before = self._paused_from.pop(pid, JobState.RUNNING)
-        if pid in self._contexts:
-            self._contexts[pid].resume()
-            self._transition(pid, before, why="resumed")
-        else:
-            self._transition(pid, JobState.QUEUED, why="resumed")
-            kind = self.kinds.get(proc.kind)
-            candidates = self._sched.candidates(proc.device_request, kind.devices)
-            self._sched.enqueue(
-                Waiting(
-                    pid,
-                    proc.priority,
-                    proc.mem_estimate,
-                    kind.slots,
-                    candidates,
-                    self._enqueued_at.get(pid, proc.created),
-                )
-            )
-            self._schedule()
+        self._release(pid, proc)
         return self.table[pid]
 
     async def renice(self, pid: int, priority: int) -> Process:
@@ -405,130 +323,7 @@ class Kernel:
         self._store.send()
         await asyncio.get_running_loop().run_in_executor(None, self._store.sync)
 
-    # -- running jobs ----------------------------------------------------------------
-
-    def _schedule(self) -> None:
-        """Start every queued job that fits.
-
-        A job that finishes inline calls back in here from `_end`; it only asks for
-        another pass, so a long run of inline jobs is a loop, not a deep recursion.
-        """
-        if self._draining:
-            return
-        if self._scheduling:
-            self._reschedule = True
-            return
-        self._scheduling = self._reschedule = True
-        try:
-            while self._reschedule:
-                self._reschedule = False
-                for placement in self._sched.next_placements():
-                    self._start(placement.pid, placement.device)
-        finally:
-            self._scheduling = False
-
-    def _start(self, pid: int, device: str, kind: JobKind | None = None) -> None:
-        procs = self._procs
-        proc = procs.records[pid]
-        if kind is None:
-            kind = self.kinds.get(proc.kind)
-        spec = JobSpec(
-            proc.kind,
-            proc.argv,
-            proc.args,
-            proc.device_request,
-            proc.priority,
-            proc.session,
-            proc.parent,
-        )
-        ctx = JobContext(self, pid, spec, device, self._store.output_dir, self._executor)
-        self._contexts[pid] = ctx
-        state = JobState.LOADING if kind.loads_model else JobState.RUNNING
-        procs.transition(pid, state, "started", device=device, started=self.config.clock())
-        outcome: Outcome
-        try:
-            result = kind.run(ctx)
-        except JobKilled:
-            outcome = self._stopped(pid)
-        except Exception as exc:
-            outcome = failure_outcome(exc)
-        else:
-            if isinstance(result, int) or not inspect.isawaitable(result):
-                outcome = status_outcome(result)  # a plain-function runner: already over
-            else:
-                task = asyncio.get_running_loop().create_task(self._run(pid, ctx, result))
-                self._tasks[pid] = task
-                task.add_done_callback(lambda t: self._task_done(pid, ctx, result))
-                return
-        self._end(pid, ctx, *outcome)
-
-    def _stopped(self, pid: int) -> Outcome:
-        if pid in self._kill_requested:
-            return JobState.KILLED, KILLED_STATUS, "killed"
-        return JobState.INTERRUPTED, None, self._close_reason
-
-    def _task_done(self, pid: int, ctx: JobContext, job: Awaitable[int]) -> None:
-        """A task cancelled before its first step never enters `_run`: finish it here."""
-        if self._contexts.get(pid) is ctx:
-            if inspect.iscoroutine(job):
-                job.close()  # never started: close it, so it is not reported as never awaited
-            self._end(pid, ctx, *self._stopped(pid))
-
-    async def _run(self, pid: int, ctx: JobContext, job: Awaitable[int]) -> None:
-        outcome: Outcome
-        try:
-            outcome = status_outcome(await job)
-        except (asyncio.CancelledError, JobKilled):
-            outcome = self._stopped(pid)
-        except Exception as exc:
-            outcome = failure_outcome(exc)
-        self._end(pid, ctx, *outcome)
-
-    def _end(
-        self, pid: int, ctx: JobContext, state: JobState, status: int | None, reason: str
-    ) -> None:
-        ctx.close()
-        self._contexts.pop(pid, None)
-        self._tasks.pop(pid, None)
-        self._kill_requested.discard(pid)
-        sched = self._sched
-        sched.release(pid)
-        self._finish(pid, state, status, reason)
-        if len(sched):  # a freed slot matters only to jobs that wait for one
-            self._schedule()
-
-    # -- callbacks from job contexts (event-loop thread) ------------------------------
-
-    def _on_output(self, pid: int, text: str) -> None:
-        self.bus.publish(EventType.OUTPUT, pid, None, text)
-
-    def _on_progress(self, pid: int, progress: Progress, metrics: dict[str, Any]) -> None:
-        self._loaded(pid)
-        self._procs.progress(pid, progress, metrics)
-
-    def _loaded(self, pid: int) -> None:
-        """A loading job that reports memory or progress has its model: it is running."""
-        proc = self.table.get(pid)
-        if proc is not None and proc.state is JobState.LOADING:
-            self._procs.transition(pid, JobState.RUNNING, why="loaded")
-
-    def _on_annotate(self, pid: int, metrics: dict[str, Any]) -> None:
-        if pid in self.table and not self.table[pid].finished:
-            self._procs.update(pid, metrics=metrics)
-
-    def _on_memory(self, pid: int, nbytes: int) -> None:
-        if pid in self.table and not self.table[pid].finished:
-            self._loaded(pid)
-            self._procs.update(pid, mem_measured=nbytes)
-
-    def _on_running(self, pid: int) -> None:
-        proc = self.table.get(pid)
-        if proc is not None and proc.state == JobState.LOADING:
-            self._procs.transition(pid, JobState.RUNNING, why="loaded")
-        elif proc is not None and proc.state == JobState.PAUSED:
-            self._paused_from[pid] = JobState.RUNNING
-
-    # -- record keeping --------------------------------------------------------------
+    # -- checking requests -----------------------------------------------------------
 
     def _require_live(self, pid: int, verb: str) -> Process:
         proc = self._procs.lookup(pid)
@@ -541,11 +336,3 @@ class Kernel:
         if pid not in self.table:
             raise KernelError(f"cannot {verb} job {pid}: it belongs to another kernel")
         return proc
-
-    def _transition(self, pid: int, state: JobState, why: str = "", **changes: Any) -> None:
-        self._procs.transition(pid, state, why, **changes)
-
-    def _finish(self, pid: int, state: JobState, status: int | None, reason: str) -> None:
-        self._procs.finish(pid, state, status, reason)
-        self._paused_from.pop(pid, None)
-        self._enqueued_at.pop(pid, None)
