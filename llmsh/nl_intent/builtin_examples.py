@@ -7,6 +7,7 @@ lexicons once (with the first command) and then each module's templates.
 from __future__ import annotations
 
 from llmsh.nl_intent import (
+    examples_contrast,
     examples_jobctl,
     examples_jobs,
     examples_language,
@@ -52,7 +53,15 @@ LEXICONS: dict[str, LexiconLike] = {
     **examples_language.PROMPT_LEXICONS,
 }  # fmt: skip
 
-MODULES = (examples_jobs, examples_jobctl, examples_models, examples_shell, examples_language)
+# examples_contrast last: its lists continue the others' (template indices go on).
+MODULES = (
+    examples_jobs,
+    examples_jobctl,
+    examples_models,
+    examples_shell,
+    examples_language,
+    examples_contrast,
+)
 
 
 def register_nl_examples(register: RegisterExamples) -> None:
