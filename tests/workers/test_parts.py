@@ -48,6 +48,13 @@ class FakeChannel:
         return [m for b in self.sent if isinstance(b, Batch) for m in b.ordered
                 if isinstance(m, JobEnd)]  # fmt: skip
 
+    def text(self, pid: int) -> str:
+        return "".join(t for b in self.sent for u in b.updates if u.pid == pid for t in u.text)
+
+    def wait_text(self, pid: int, text: str) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: text in self.text(pid), 30)
+
     def wait_end(self, pid: int) -> JobEnd:
         with self.cond:
             assert self.cond.wait_for(lambda: any(e.pid == pid for e in self.ends()), 30)
@@ -119,14 +126,14 @@ def test_host_runs_jobs_in_threads_and_obeys_control_messages() -> None:
     host.handle(StartJob(1, "probe", {"until": 5}, "cpu", 0, target=target))
     host.handle(StartJob(2, "probe", {}, "cpu", 0, target=target))
     host.handle(StartJob(3, "probe", {"steps": 2, "status": 4}, "cpu", 0, target=target))
+    channel.wait_text(1, "priority 0")  # it runs: now renice it
     host.handle(ControlJob(1, Control.PRIORITY, 5))
     assert channel.wait_end(1) == JobEnd(1, Outcome.DONE, 0)
     host.handle(ControlJob(2, Control.KILL))
     assert channel.wait_end(2) == JobEnd(2, Outcome.KILLED)
     assert channel.wait_end(3) == JobEnd(3, Outcome.DONE, 4)
     host.handle(ControlJob(99, Control.KILL))  # a job that already ended: ignored
-    text = "".join(t for b in channel.sent for u in b.updates if u.pid == 1 for t in u.text)
-    assert text == "priority 0\npriority 5\n"
+    assert channel.text(1) == "priority 0\npriority 5\n"
     resident = [m for b in channel.sent for m in b.ordered if isinstance(m, Resident)]
     assert all(m.rows == [] for m in resident)  # probes load no model
 
