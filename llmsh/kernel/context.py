@@ -75,7 +75,9 @@ class JobContext:
             return
         with self._lock:
             if self._out is None:
-                self._out = open(self._output_dir / f"{self.pid}.log", "a", encoding="utf-8")
+                self._out = open(
+                    self._output_dir / f"{self.pid}.log", "a", encoding="utf-8", newline=""
+                )
             self._out.write(text)
             self._out.flush()
             self._pending_text.append(text)

@@ -314,7 +314,9 @@ class Kernel(JobRunner):
         if pid in self._contexts:
             self._contexts[pid].flush()
         try:
-            return path.read_text(encoding="utf-8", errors="replace")
+            # newline="": a job's output comes back byte for byte ("\r" stays "\r")
+            with path.open(encoding="utf-8", errors="replace", newline="") as f:
+                return f.read()
         except FileNotFoundError:
             return ""
 

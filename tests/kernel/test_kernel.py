@@ -83,6 +83,13 @@ async def test_system_job_output_and_exit_status(kernel: Kernel) -> None:
     assert bad_f.reason == "exit status 3" and await kernel.output(bad.pid) == "oops\n"
 
 
+async def test_job_output_comes_back_byte_for_byte(kernel: Kernel) -> None:
+    """A carriage return (progress bars, a model's odd token) is not turned into a newline."""
+    proc = await kernel.submit(system("printf 'a\\rb\\r\\nc\\n'"))
+    await kernel.wait([proc.pid], timeout=5)
+    assert await kernel.output(proc.pid) == "a\rb\r\nc\n"
+
+
 async def test_system_job_reads_stdin(kernel: Kernel) -> None:
     proc = await kernel.submit(
         JobSpec("system", ("!wc -l",), {"command": "wc -l", "stdin": "a\nb\nc\n"})
