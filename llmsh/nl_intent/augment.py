@@ -63,6 +63,11 @@ class AugmentConfig:
     """Capitalise the first letter (when it is not a slot)."""
     punctuation: float = 0.2
     """End with "?", "." or "!" (not after free text)."""
+    ellipsis: float = 0.0
+    """Trail off with "..." after a word outside slots (never after a quote). Off by
+    default, so the held-out utterances (drawn with the defaults) are the same with or
+    without it; training turns it on (`TrainConfig.augment`) so dots alone never read
+    as a directory."""
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -128,6 +133,11 @@ def augment(
         first.text = (
             first.text[: len(first.text) - len(stripped)] + stripped[:1].upper() + (stripped[1:])
         )
+    if config.ellipsis and rng.random() < config.ellipsis:
+        plain = [seg for seg in out if seg.slot is None and seg.text.rstrip()[-1:].isalnum()]
+        if plain:
+            seg = rng.choice(plain)
+            seg.text = seg.text.rstrip() + rng.choice(("...", "..", " ...", "…")) + " "
     last = next((s for s in reversed(out) if s.text.strip()), None)
     no_punctuation = (
         last is not None

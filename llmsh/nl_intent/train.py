@@ -1,8 +1,9 @@
 """Train the intent parser from scratch: ``llmsh nl train`` runs `train`.
 
 Read top to bottom: 1. vocabulary and split, 2. data, 3. model with LoRA,
-4. optimiser and schedule, 5. the loop, 6. save. Every batch is fresh
-generated data from the training templates, so one pass sees no repeats.
+4. optimiser and schedule, 5. the loop (keeping a moving average of the
+weights), 6. save the average. Every batch is fresh generated data from the
+training templates, so one pass sees no repeats.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from llmsh.nl_intent.data import Example
 class TrainConfig:
     """How to train (help on each field; checked in ``__post_init__``)."""
 
-    steps: int = field(default=1200, metadata={"help": "optimiser steps"})
+    steps: int = field(default=1500, metadata={"help": "optimiser steps"})
     batch_size: int = field(default=32, metadata={"help": "utterances per step"})
     lr: float = field(default=1e-3, metadata={"help": "peak learning rate of the LoRA matrices"})
     head_lr: float = field(default=3e-3, metadata={"help": "peak learning rate of the heads"})
@@ -32,6 +33,9 @@ class TrainConfig:
     grad_clip: float = field(default=1.0, metadata={"help": "max gradient norm (0: off)"})
     slot_weight: float = field(default=1.0, metadata={"help": "slot loss weight vs intent"})
     label_smoothing: float = field(default=0.0, metadata={"help": "on the intent loss"})
+    ema: float = field(
+        default=0.995, metadata={"help": "saved weights: moving average, this decay (0: last)"}
+    )
     seed: int = field(default=1234, metadata={"help": "seed for data, init and dropout"})
     holdout_every: int = field(default=5, metadata={"help": "every N-th template is held out"})
     threads: int = field(
@@ -41,13 +45,15 @@ class TrainConfig:
     out: str = field(default="", metadata={"help": "weights file (default: the package's)"})
     encoder: str = field(default="", metadata={"help": "encoder folder (default: store minilm)"})
     model: IntentModelConfig = field(default_factory=IntentModelConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(ellipsis=0.05))
 
     def __post_init__(self) -> None:
         if self.steps <= 0 or self.batch_size <= 0:
             raise ValueError("steps and batch_size must be positive")
         if self.lr <= 0 or self.head_lr <= 0 or not 0 <= self.min_lr_ratio <= 1:
             raise ValueError("learning rates must be positive, min_lr_ratio in [0, 1]")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError("ema must be in [0, 1)")
         if self.holdout_every < 2:
             raise ValueError("holdout_every must be at least 2")
 
@@ -136,6 +142,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
                                     "peak": config.head_lr}], weight_decay=0.0)  # fmt: skip
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100)
     intent_loss = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    averaged = [p.detach().clone() for p in adapters + heads]  # what is saved (EMA)
 
     # 5. the loop (batches of similar length: less padding, faster steps)
     losses: list[float] = []
@@ -156,6 +163,10 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
         for group in optimizer.param_groups:
             group["lr"] = group["peak"] * lr_factor(step, config)
         optimizer.step()
+        with torch.no_grad():  # warm-up of the average: short runs average recent steps
+            decay = min(config.ema, (1 + step) / (10 + step))
+            for avg, param in zip(averaged, adapters + heads, strict=True):
+                avg.lerp_(param.detach(), 1.0 - decay)
 
         losses.append(loss.item())
         if config.log_every and (step % config.log_every == 0 or step == config.steps - 1):
@@ -170,6 +181,9 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
     info.update(seconds=round(seconds, 1), final_loss=round(sum(losses[-50:]) / 50, 4)
                 if len(losses) >= 50 else losses[-1])  # fmt: skip
     model.eval()
+    with torch.no_grad():
+        for avg, param in zip(averaged, adapters + heads, strict=True):
+            param.copy_(avg)
     save_weights(out, model, Meta(intents, tags, mc, info))
     log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {seconds:.0f}s")
     return TrainResult(losses, seconds, out)

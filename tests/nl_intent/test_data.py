@@ -7,10 +7,12 @@ import random
 import pytest
 
 from llmsh.nl_intent import data
+from llmsh.nl_intent.augment import AugmentConfig
 from llmsh.nl_intent.decode import decode
 from llmsh.nl_intent.examples import ExampleBook, example_book
 from llmsh.nl_intent.signatures import REJECT, signatures
 from llmsh.nl_intent.templates import Item, Lit, Slot, slots_of
+from llmsh.nl_intent.train import TrainConfig
 from llmsh.nl_intent.words import split_words
 
 
@@ -122,3 +124,20 @@ def test_no_training_template_words_a_held_out_one(book: ExampleBook) -> None:
         seen.setdefault(tpl.intent, set()).update(_forms(tpl.items))
     shared = {tpl.id: sorted(_forms(tpl.items) & seen[tpl.intent]) for tpl in held}
     assert not {tid: forms for tid, forms in shared.items() if forms}
+
+
+def test_trailing_dots_stay_outside_slots_and_off_the_held_out(book: ExampleBook) -> None:
+    """Training's "..." lands outside slots (the gold line still decodes); the held-out
+    draw uses the defaults, where it is off, so it is the same utterances as without it."""
+    sigs = signatures()
+    train, held = data.split_templates(book, data.intents_of(book, sigs))
+    dotted = data.generate(train, sigs, book, 3000, seed=5, config=AugmentConfig(ellipsis=1.0))
+    assert sum(".." in ex.text or "…" in ex.text for ex in dotted) > 2500
+    for ex in dotted:
+        if ex.intent != REJECT:
+            decoded = decode(sigs[ex.intent], ex.text, split_words(ex.text), ex.words_and_tags()[1])
+            assert decoded.command == ex.command, (ex.template, ex.text, decoded.error)
+    plain = [ex.text for ex in data.generate(held, sigs, book, 200, seed=5)]
+    off = data.generate(held, sigs, book, 200, seed=5, config=AugmentConfig(ellipsis=0.0))
+    assert plain == [ex.text for ex in off]
+    assert TrainConfig().augment.ellipsis > 0 and AugmentConfig().ellipsis == 0

@@ -17,16 +17,15 @@ def translator(real_encoder: Path) -> Translator:
 
 
 def test_held_out_goals(translator: Translator) -> None:
-    """Templates never seen in training. The issue's goals are intent >= 97% and exact
-    command >= 90%; the committed weights reach about 96.3% and 94% (over 8,000 held-out
-    utterances), so intent is held at a floor of 95% here (a regression guard) until
-    retraining reaches the goal."""
+    """Templates never seen in training, at the issue's goals: intent >= 97% and exact
+    command >= 90%. The committed weights reach about 97.4% and 95% over 8,000 held-out
+    utterances; 2,000 are scored here (a 600-utterance sample swings by a point)."""
     from llmsh.nl_intent.evaluate import evaluate, held_out_examples
 
-    result = evaluate(translator, held_out_examples(600), keep_errors=10)
+    result = evaluate(translator, held_out_examples(2000), keep_errors=10)
     report = f"{result.summary()} errors: {result.errors}"
-    assert result.n == 600
-    assert result.intent_accuracy >= 0.95, report
+    assert result.n == 2000
+    assert result.intent_accuracy >= 0.97, report
     assert result.exact_command >= 0.90, report
     assert result.slot_f1 >= 0.90, report
 
