@@ -55,6 +55,16 @@ TEMPLATES: dict[str, list[str]] = {
         "launch {id} once again",
         "(resubmit|requeue) {id} as a new job",
         "{id} didn't work, have another try",
+        "(re-run|re-launch|re-execute) {id}",
+        "reissue {id}",
+        "restart {id} from scratch",
+        "(requeue|reattempt) {id}",
+        "have {id} run from the top again",
+    ],
+    "pause": [
+        "hold {id} where it is",
+        "keep {id} on hold (for now|until later)",
+        "pause {id} until I'm back",
     ],
     "resume": [
         "turn {id} back on",
