@@ -9,7 +9,6 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -17,21 +16,11 @@ import pytest
 from llmsh.daemon import connect
 from llmsh.kernel import JobSpec, JobState
 from tests.models.conftest import build_llama
+from tests.workers.conftest import until
 
 from .conftest import DaemonProcess
 
 pytestmark = pytest.mark.timeout(300)
-
-
-async def until(kernel: Any, pid: int, test: Any, timeout: float = 120.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        proc = await kernel.get(pid)
-        if test(proc):
-            return proc
-        assert not proc.finished, f"job {pid} ended first: {proc.state.value} {proc.reason}"
-        assert asyncio.get_running_loop().time() < deadline, f"job {pid} never got there: {proc}"
-        await asyncio.sleep(0.05)
 
 
 def exited(pid: int) -> bool:
