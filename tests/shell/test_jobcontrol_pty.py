@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,17 +9,14 @@ from pathlib import Path
 import pexpect
 import pytest
 
-pytestmark = pytest.mark.timeout(120)
+from tests.shell.pty_repl import PROMPT, run, spawn_repl
 
-PROMPT = r"llmsh( \[\d+\])?>"
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def shell(tmp_path: Path) -> Iterator[pexpect.spawn]:
-    env = dict(os.environ, LLMSH_HOME=str(tmp_path), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
-    child = pexpect.spawn(sys.executable, ["-m", "llmsh"], env=env, encoding="utf-8",
-                          timeout=30, dimensions=(40, 160))  # fmt: skip
-    child.expect(PROMPT)
+    child = spawn_repl(tmp_path)
     yield child
     if child.isalive():
         child.terminate(force=True)
@@ -35,13 +30,6 @@ def signal_job(child: pexpect.spawn, key: str, expect: str) -> None:
         if child.expect([expect, pexpect.TIMEOUT], timeout=3) == 0:
             return
     raise AssertionError(f"Ctrl-{key.upper()} never gave {expect!r}")
-
-
-def run(child: pexpect.spawn, line: str, *expect: str) -> None:
-    child.sendline(line)
-    for pattern in expect:
-        child.expect(pattern)
-    child.expect(PROMPT)
 
 
 def test_background_jobs_ctrl_c_ctrl_z_bg_and_ctrl_d(shell: pexpect.spawn) -> None:

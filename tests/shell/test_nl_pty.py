@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from tests.shell.pty_repl import PROMPT, run, spawn_repl
+
 pytestmark = [pytest.mark.real_model, pytest.mark.timeout(240)]
 
 REPO = Path(__file__).resolve().parents[2]
 STORE_HOME = Path(os.environ.get("LLMSH_TEST_STORE_HOME", REPO / ".cache" / "test-home"))
-PROMPT = r"llmsh( \[\d+\])?>"
 FIRST_TRANSLATION_S = 120  # the first English line loads torch and the model
 
 
@@ -47,20 +47,10 @@ def shell(tmp_path: Path) -> Iterator[pexpect.spawn]:
         pytest.skip(f"minilm not pulled into {STORE_HOME} (make test-models)")
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "minilm").symlink_to(minilm)
-    env = dict(os.environ, LLMSH_HOME=str(tmp_path), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
-    child = pexpect.spawn(sys.executable, ["-m", "llmsh"], env=env, encoding="utf-8",
-                          timeout=30, dimensions=(40, 160))  # fmt: skip
-    child.expect(PROMPT)
+    child = spawn_repl(tmp_path)
     yield child
     if child.isalive():
         child.terminate(force=True)
-
-
-def run(child: pexpect.spawn, line: str, *expect: str) -> None:
-    child.sendline(line)
-    for pattern in expect:
-        child.expect(pattern)
-    child.expect(PROMPT)
 
 
 def test_enter_runs_a_harmless_proposal(shell: pexpect.spawn) -> None:
