@@ -177,8 +177,8 @@ def key_latencies(count: int = 1000) -> dict[str, float]:
 def churn_child(count: int) -> None:
     """The app over `count` fake jobs, all changing every second."""
     from llmsh.tui.app import TopApp
-    from llmsh.tui.samples import many_jobs
     from llmsh.tui.source import KernelSource
+    from tests.tui.samples import many_jobs  # the repo's test data: run from its root
 
     kernel = many_jobs(count)
 

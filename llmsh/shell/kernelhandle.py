@@ -8,22 +8,20 @@ object returned has the kernel's public async API either way.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
-
-from llmsh.commands.spec import CommandError
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import asyncio
 
-    from llmsh.kernel import Kernel
+    from llmsh.kernel.api import KernelAPI
 
 
 class KernelHandle:
-    def __init__(self, connect: str | None = None, kernel: Any = None) -> None:
+    def __init__(self, connect: str | None = None, kernel: KernelAPI | None = None) -> None:
         """``connect``: a daemon socket path ("" for the default one); ``kernel``:
         an already started kernel to use (tests)."""
         self.connect = connect
-        self._kernel: Kernel | None = kernel
+        self._kernel: KernelAPI | None = kernel
         self._owned = kernel is None
         self._lock: asyncio.Lock | None = None
 
@@ -37,10 +35,10 @@ class KernelHandle:
         return self._kernel is not None
 
     @property
-    def current(self) -> Kernel | None:
+    def current(self) -> KernelAPI | None:
         return self._kernel
 
-    async def get(self) -> Kernel:
+    async def get(self) -> KernelAPI:
         if self._kernel is None:
             if self._lock is None:
                 import asyncio
@@ -51,16 +49,11 @@ class KernelHandle:
                     self._kernel = await self._make()
         return self._kernel
 
-    async def _make(self) -> Kernel:
+    async def _make(self) -> KernelAPI:
         if self.connect is not None:
-            try:
-                from llmsh.daemon.client import connect
-            except ImportError:
-                raise CommandError(
-                    "cannot connect: the kernel daemon is not available yet"
-                ) from None
-            client: Any = await connect(self.connect or None)  # a RemoteKernel: same API
-            return client  # type: ignore[no-any-return]
+            from llmsh.daemon.client import connect
+
+            return await connect(self.connect or None)
         from llmsh.runtime import make_kernel
 
         kernel = make_kernel()

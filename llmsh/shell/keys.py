@@ -17,7 +17,7 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.key_binding.bindings.completion import generate_completions
 from prompt_toolkit.keys import Keys
 
-from llmsh.shell.parser import ParseError, parse
+from llmsh.syntax.parser import ParseError, parse
 
 Handler = Callable[[KeyPressEvent], None]
 

@@ -14,8 +14,8 @@ from collections.abc import Container
 from llmsh.commands.parsing import parse_args
 from llmsh.commands.registry import Registry
 from llmsh.commands.spec import UsageError
-from llmsh.shell.ast import SimpleCommand
-from llmsh.shell.parser import ParseError, parse
+from llmsh.syntax.ast import SimpleCommand
+from llmsh.syntax.parser import ParseError, parse
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 SHELLISH = ("!", "$", "./", "/", "~", "%", "-")

@@ -11,7 +11,10 @@ import asyncio
 import enum
 from typing import TYPE_CHECKING, Any
 
+from llmsh.errors import one_line
+
 if TYPE_CHECKING:
+    from llmsh.nl_intent.api import Proposal
     from llmsh.shell.session import Shell
 
 
@@ -56,18 +59,18 @@ async def ask(command: str, destructive: bool) -> Choice:
     return await app.run_async()
 
 
-async def translate(text: str) -> Any:
+async def translate(text: str) -> Proposal:
     from llmsh.nl_intent import translate as run_translate
 
     return await asyncio.to_thread(run_translate, text)
 
 
-async def propose(shell: Shell, text: str, proposal: Any = None) -> int:
+async def propose(shell: Shell, text: str, proposal: Proposal | None = None) -> int:
     """Translate `text`, offer the command, and act on the answer; the exit status."""
     try:
         proposal = proposal if proposal is not None else await translate(text)
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
-        shell.stderr.write(f"llmsh: cannot translate: {str(exc).splitlines()[0]}\n")
+        shell.stderr.write(f"llmsh: cannot translate: {one_line(exc)}\n")
         return 1
     if not proposal.command:
         others = " | ".join(a.command for a in proposal.alternatives if a.command)

@@ -22,7 +22,6 @@ from prompt_toolkit.styles import Style
 
 from llmsh import paths
 from llmsh.shell.completion import CompletionCache, ShellCompleter
-from llmsh.shell.flow import ErrExit, Interrupted, ShellExit
 from llmsh.shell.highlight import STYLE, ShellLexer
 from llmsh.shell.history import HistoryStore
 from llmsh.shell.kernelhandle import KernelHandle
@@ -30,6 +29,7 @@ from llmsh.shell.keys import key_bindings
 from llmsh.shell.language import is_language
 from llmsh.shell.proposal import propose
 from llmsh.shell.session import Shell
+from llmsh.syntax.flow import ErrExit, Interrupted, ShellExit
 
 DEFAULT_PROMPT = "llmsh{jobs}> "
 

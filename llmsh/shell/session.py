@@ -14,19 +14,20 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from llmsh.commands.registry import Registry, default_registry
-from llmsh.shell.flow import ErrExit, ShellExit
 from llmsh.shell.interpreter import Interpreter, Source
 from llmsh.shell.jobtable import JobTable, SessionJob
 from llmsh.shell.kernelhandle import KernelHandle
-from llmsh.shell.parser import ParseError, parse
 from llmsh.shell.state import ShellState
-from llmsh.shell.unparse import unparse
+from llmsh.syntax.flow import ErrExit, ShellExit
+from llmsh.syntax.parser import ParseError, parse
+from llmsh.syntax.unparse import unparse
 
 if TYPE_CHECKING:
-    from llmsh.kernel import Kernel
-    from llmsh.shell.ast import Script, Statement
+    from llmsh.kernel.api import KernelAPI
+    from llmsh.nl_intent.api import Proposal
     from llmsh.shell.foreground import JobSignals
     from llmsh.shell.history import HistoryStore
+    from llmsh.syntax.ast import Script, Statement
 
 LineReader = Callable[[str], Awaitable["str | None"]]
 
@@ -39,7 +40,7 @@ class Shell:
         debug: bool = False,
         job_control: bool = False,
         handle: KernelHandle | None = None,
-        kernel: Any = None,
+        kernel: KernelAPI | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
         positional: Iterable[str] = (),
@@ -78,7 +79,7 @@ class Shell:
     def kernel_started(self) -> bool:
         return self.handle.started
 
-    async def kernel(self) -> Kernel:
+    async def kernel(self) -> KernelAPI:
         return await self.handle.get()
 
     # -- running code ------------------------------------------------------------------
@@ -209,6 +210,23 @@ class Shell:
 
         line = await asyncio.to_thread(sys.stdin.readline)
         return line.rstrip("\n") if line else None
+
+    # -- what the shell offers commands beyond the language (ShellServices) -------------
+
+    async def translate(self, text: str) -> Proposal:
+        from llmsh.shell.proposal import translate
+
+        return await translate(text)
+
+    async def propose(self, text: str, proposal: Proposal) -> int:
+        from llmsh.shell.proposal import propose
+
+        return await propose(self, text, proposal)
+
+    async def monitor(self) -> None:
+        from llmsh.tui import run_top
+
+        await run_top(await self.kernel())
 
     async def confirm(self, question: str) -> bool:
         answer = await self.read_line(f"{question} [y/N] ")

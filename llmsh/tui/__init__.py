@@ -5,14 +5,17 @@ Importing this package loads no Textual; the entry points import it when called.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmsh.kernel.api import KernelAPI
 
 
-async def run_top(kernel: Any, *, pool: Any = None, interval: float = 1.0) -> None:
+async def run_top(kernel: KernelAPI, *, interval: float = 1.0) -> None:
     """Run the monitor full screen over `kernel` until `q`; the kernel keeps running."""
     from .cli import run_top as run
 
-    await run(kernel, pool=pool, interval=interval)
+    await run(kernel, interval=interval)
 
 
 def main(argv: list[str]) -> int:

@@ -4,45 +4,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import inspect
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from llmsh.errors import one_line
 
 from .app import TopApp
 from .source import DetachedSource, KernelSource, Source
 
+if TYPE_CHECKING:
+    from llmsh.kernel.api import KernelAPI
 
-async def run_top(kernel: Any, *, pool: Any = None, interval: float = 1.0) -> None:
+
+async def run_top(kernel: KernelAPI, *, interval: float = 1.0) -> None:
     """Full-screen monitor over a running kernel; returns when the user presses q.
 
     The kernel and its jobs are left as they were: the monitor only reads and acts
-    through the kernel's public API. `pool`, when given, is the model pool whose
-    `snapshot()` lists resident models.
+    through the kernel's public API.
     """
-    await TopApp(KernelSource(kernel, pool=pool), interval).run_async()
+    await TopApp(KernelSource(kernel), interval).run_async()
 
 
-async def connect_daemon(path: str | None) -> Any | None:
-    """The daemon client, or None when no daemon runs (or the client is not there)."""
+async def connect_daemon(path: str | None) -> tuple[KernelAPI | None, str]:
+    """The daemon client, or None and why there is none (the header shows it)."""
+    from llmsh.daemon.channel import DaemonUnavailable
+    from llmsh.daemon.client import connect
+
     try:
-        from llmsh.daemon.client import connect  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
-        client = connect(Path(path) if path else None)
-        return await client if inspect.isawaitable(client) else client
-    except Exception:  # no daemon listening, stale socket, refused: all mean "none"
-        return None
-
-
-async def _close(obj: Any) -> None:
-    close = getattr(obj, "close", None)
-    if close is not None:
-        result = close()
-        if inspect.isawaitable(result):
-            await result
+        return await connect(path), ""
+    except DaemonUnavailable as exc:
+        return None, one_line(exc)
 
 
 async def _demo(jobs: int, state_dir: Path, gpus: bool, interval: float) -> None:
@@ -62,18 +54,17 @@ async def _demo(jobs: int, state_dir: Path, gpus: bool, interval: float) -> None
 
 
 async def _attach(socket: str | None, interval: float) -> None:
-    client = await connect_daemon(socket)
+    client, why = await connect_daemon(socket)
     source: Source
     if client is None:
-        source = DetachedSource()
+        source = DetachedSource(why)
     else:
         source = KernelSource(client, label=f"daemon {socket or 'default socket'}")
     try:
         await TopApp(source, interval).run_async()
     finally:
         if client is not None:
-            with contextlib.suppress(Exception):
-                await _close(client)
+            await client.close()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

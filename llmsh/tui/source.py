@@ -9,25 +9,16 @@ talks to; `KernelSource` adapts anything with the kernel's public API (an embedd
 
 from __future__ import annotations
 
-import inspect
 import time
-from collections.abc import AsyncIterator, Iterable
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Protocol
 
-from llmsh.kernel import EventType, Process
+from llmsh.kernel import Event, EventType, Process
+from llmsh.kernel.api import KernelAPI
 
 from .views import DeviceView, ResidentModel, device_view, resident_models
 
 WATCHED = (EventType.STATE, EventType.PROGRESS)
-
-
-def _process(value: Any) -> Process | None:
-    """The record a kernel call returned (a daemon client may return none)."""
-    return value if isinstance(value, Process) else None
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 class Source(Protocol):
@@ -43,7 +34,7 @@ class Source(Protocol):
     async def models(self) -> list[ResidentModel]: ...
     def events(
         self, pids: Iterable[int] | None = None, output: bool = False
-    ) -> AsyncIterator[Any]: ...
+    ) -> AsyncIterator[Event]: ...
     async def output(self, pid: int) -> str: ...
     async def kill(self, pid: int) -> Process | None: ...
     async def pause(self, pid: int) -> Process | None: ...
@@ -52,22 +43,18 @@ class Source(Protocol):
 
 
 class KernelSource:
-    """A source over anything with the kernel's public API.
-
-    Expects: async list/get/kill/pause/resume/renice/devices/output,
-    subscribe(pids, types) -> async-iterable subscription with close(), and
-    queue_order() (sync or async). `pool`, when given, is the model pool: its
-    `snapshot()` (sync or async) yields entries with `name`, `device` and `mem`.
-    """
+    """A source over any `KernelAPI`: the embedded kernel, the daemon client or a fake."""
 
     attached = True
 
     def __init__(
-        self, kernel: Any, label: str = "embedded kernel", pool: Any = None, clock: Any = time.time
+        self,
+        kernel: KernelAPI,
+        label: str = "embedded kernel",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.kernel = kernel
         self.label = label
-        self.pool = pool
         self._clock = clock
 
     def now(self) -> float:
@@ -80,40 +67,36 @@ class KernelSource:
         return [device_view(s) for s in await self.kernel.devices()]
 
     async def queue_order(self) -> list[int]:
-        order = getattr(self.kernel, "queue_order", None)
-        return list(await _maybe_await(order())) if order else []
+        return list(self.kernel.queue_order())
 
     async def models(self) -> list[ResidentModel]:
-        if self.pool is not None:
-            return resident_models(await _maybe_await(self.pool.snapshot()))
-        resident = getattr(self.kernel, "resident", None)  # the kernel's resource reports
-        return resident_models(await resident()) if resident is not None else []
+        return resident_models(await self.kernel.resident())
 
     async def events(
         self, pids: Iterable[int] | None = None, output: bool = False
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[Event]:
         types = (EventType.OUTPUT,) if output else WATCHED
-        sub = await _maybe_await(self.kernel.subscribe(pids, types))
+        sub = self.kernel.subscribe(pids, types)
         try:
             async for event in sub:
                 yield event
         finally:
-            await _maybe_await(sub.close())
+            sub.close()
 
     async def output(self, pid: int) -> str:
-        return str(await self.kernel.output(pid))
+        return await self.kernel.output(pid)
 
     async def kill(self, pid: int) -> Process | None:
-        return _process(await self.kernel.kill(pid))
+        return await self.kernel.kill(pid)
 
     async def pause(self, pid: int) -> Process | None:
-        return _process(await self.kernel.pause(pid))
+        return await self.kernel.pause(pid)
 
     async def resume(self, pid: int) -> Process | None:
-        return _process(await self.kernel.resume(pid))
+        return await self.kernel.resume(pid)
 
     async def renice(self, pid: int, priority: int) -> Process | None:
-        return _process(await self.kernel.renice(pid, priority))
+        return await self.kernel.renice(pid, priority)
 
 
 class DetachedSource(KernelSource):
@@ -135,9 +118,9 @@ class DetachedSource(KernelSource):
 
     async def events(
         self, pids: Iterable[int] | None = None, output: bool = False
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[Event]:
         if False:  # pragma: no cover - an empty async generator
-            yield None
+            yield
 
     async def output(self, pid: int) -> str:
         return ""

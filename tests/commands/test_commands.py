@@ -194,3 +194,23 @@ async def test_models_store_commands(bare: Shell) -> None:
 def test_shell_without_kernel_fixture_uses_lazy_handle() -> None:
     shell = make_shell()
     assert not shell.kernel_started
+
+
+async def test_version_and_clear(bare: Shell) -> None:
+    from llmsh import __version__
+
+    r = await sh(bare, "version")
+    assert (r.status, r.out) == (0, f"llmsh {__version__}\n")
+    r = await sh(bare, "clear")  # into a pipe: nothing to clear, nothing written
+    assert (r.status, r.out) == (0, "")
+
+
+def test_llmsh_version_flag() -> None:
+    import subprocess
+
+    from llmsh import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "llmsh", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout) == (0, f"llmsh {__version__}\n")

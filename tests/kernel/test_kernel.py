@@ -329,3 +329,16 @@ async def test_close_reason_reaches_running_jobs(tmp_path: Path) -> None:
     proc = await k.submit(sleep(30))
     await k.close("the daemon stopped")
     assert k.table[proc.pid].reason == "the daemon stopped"
+
+
+async def test_kill_reaches_a_paused_or_resumed_sleep(kernel: Kernel) -> None:
+    """A paused sleep used to swallow the kill's cancellation (asyncio.wait_for on a set
+    event) and spin until its time was up; now kill ends it at once, paused or resumed."""
+    for steps in (("pause",), ("pause", "resume")):
+        proc = await kernel.submit(JobSpec("sleep", ("sleep", "30"), {"seconds": 30}))
+        await asyncio.sleep(0.05)
+        for step in steps:
+            await getattr(kernel, step)(proc.pid)
+        await kernel.kill(proc.pid)
+        [final] = await kernel.wait([proc.pid], timeout=5)
+        assert final.state is JobState.KILLED, steps

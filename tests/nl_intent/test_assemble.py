@@ -6,8 +6,8 @@ import pytest
 
 from llmsh.nl_intent.assemble import AssemblyError, assemble, set_option
 from llmsh.nl_intent.signatures import signatures
-from llmsh.shell.parser import parse
-from llmsh.shell.unparse import unparse
+from llmsh.syntax.parser import parse
+from llmsh.syntax.unparse import unparse
 
 
 def line(intent: str, bg: bool = False, **values: list[str]) -> str:

@@ -18,7 +18,7 @@ from llmsh.shell.expand import (
     expand_word,
     expand_words,
 )
-from llmsh.shell.parser import parse
+from llmsh.syntax.parser import parse
 
 
 def env(*positional: str) -> Environment:

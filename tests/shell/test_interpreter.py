@@ -12,8 +12,8 @@ import pytest
 from llmsh.commands import Arg, Args, Command, Context, Registry
 from llmsh.commands.registry import BUILTIN_MODULES
 from llmsh.kernel import Kernel
-from llmsh.shell.flow import ErrExit, ShellExit
 from llmsh.shell.session import Shell
+from llmsh.syntax.flow import ErrExit, ShellExit
 
 
 @dataclass

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from llmsh.kernel import Kernel
-from llmsh.shell.flow import Interrupted
 from llmsh.shell.foreground import interrupt, suspend
 from llmsh.shell.jobtable import SessionJob
 from llmsh.shell.session import Shell
+from llmsh.syntax.flow import Interrupted
 from tests.shell.test_interpreter import make_shell, sh
 
 pytestmark = pytest.mark.timeout(60)
@@ -136,3 +136,28 @@ async def test_script_waits_for_background_but_not_paused_jobs(kernel: Kernel) -
     jobs = list(shell.jobs)
     assert [job.number for job in jobs if not job.done] == [2]
     await shell.close()
+
+
+async def test_ctrl_c_and_ctrl_z_report_a_kernel_that_refuses(
+    kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed kill or pause is told to the user, not swallowed; the job stays listed."""
+    from llmsh.errors import KernelError
+
+    async def refuse(pid: int, *args: object) -> None:
+        raise KernelError(f"cannot touch job {pid}: the kernel is shutting down")
+
+    shell = make_shell(kernel, interactive=True)
+    task = asyncio.ensure_future(sh(shell, "sleep 30"))
+    job = await foreground_job(shell)
+    monkeypatch.setattr(kernel, "pause", refuse)
+    await suspend(shell, job)
+    await task
+    err = shell.stderr.getvalue()  # type: ignore[attr-defined]
+    assert f"could not pause job {job.pids[0]}: cannot touch job" in err
+    assert job.stopped and job in list(shell.jobs)  # it still runs: keep it in the table
+    monkeypatch.setattr(kernel, "kill", refuse)
+    await interrupt(shell, job)
+    assert f"could not kill job {job.pids[0]}: cannot touch job" in shell.stderr.getvalue()  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    await kernel.kill(job.pids[0])

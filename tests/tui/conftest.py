@@ -11,10 +11,11 @@ import pytest
 
 from llmsh.kernel import JobSpec, Kernel, KernelConfig
 from llmsh.tui.app import TopApp
-from llmsh.tui.fake import FakeKernel
 from llmsh.tui.model import History
-from llmsh.tui.samples import sample_kernel, sample_pool
 from llmsh.tui.source import KernelSource
+
+from .fake import FakeKernel
+from .samples import sample_kernel
 
 SIZE = (120, 40)
 
@@ -42,7 +43,7 @@ def seeded_history() -> History:
 def fake_app(gpus: int = 2, interval: float = 3600.0) -> tuple[TopApp, FakeKernel]:
     """The app over fixed jobs and devices; a long interval keeps the screen still."""
     kernel = sample_kernel(gpus)
-    source = KernelSource(kernel, label="fake kernel", pool=sample_pool(gpus), clock=kernel.clock)
+    source = KernelSource(kernel, label="fake kernel", clock=kernel.clock)
     return TopApp(source, interval=interval, history=seeded_history()), kernel
 
 

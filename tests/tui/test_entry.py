@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from textual.widgets import Static
@@ -29,8 +31,44 @@ def test_arguments() -> None:
         cli.parse_args(["-d", "0"])
 
 
-async def test_connect_daemon_is_none_when_nothing_listens(tmp_path: object) -> None:
-    assert await cli.connect_daemon(f"{tmp_path}/no.sock") is None
+async def test_connect_daemon_is_none_when_nothing_listens(tmp_path: Path) -> None:
+    client, why = await cli.connect_daemon(f"{tmp_path}/no.sock")
+    assert client is None and "no kernel daemon is running" in why and "no socket" in why
+
+
+def test_connect_daemon_names_a_permission_problem(tmp_path: Path) -> None:
+    """A socket this user may not open is 'permission denied', not 'no kernel'.
+
+    As root (CI), a forked child drops to `nobody` after the imports and tries a socket
+    in a root-only folder; otherwise the folder is made unsearchable for this user."""
+    import asyncio
+    import socket
+
+    path = tmp_path / "k.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    read_end, write_end = os.pipe()
+    tmp_path.chmod(0o700 if os.geteuid() == 0 else 0o000)
+    try:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            try:
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                client, why = asyncio.run(cli.connect_daemon(str(path)))
+                os.write(write_end, f"{client is None}|{why}".encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        os.waitpid(child, 0)
+        with os.fdopen(read_end, "rb") as answer:
+            none, _, why = answer.read().decode().partition("|")
+    finally:
+        tmp_path.chmod(0o700)
+        server.close()
+    assert none == "True" and why.startswith("permission denied"), why
 
 
 async def test_no_kernel_shows_devices_and_says_so() -> None:

@@ -47,7 +47,7 @@ class _NoKernel(DetachedSource):
 
     def __init__(self) -> None:
         super().__init__()
-        from llmsh.tui.samples import sample_kernel
+        from .samples import sample_kernel
 
         self.kernel = sample_kernel(0)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from llmsh.kernel import NA, DeviceSnapshot, JobState, Process, Progress
 from llmsh.tui import fmt
-from llmsh.tui.fake import T0
 from llmsh.tui.model import LINGER_SECONDS, History, JobsModel
 from llmsh.tui.rows import cell_text, row_cells
-from llmsh.tui.samples import fake_cpu, fake_gpus, sample_jobs
 from llmsh.tui.views import device_view, job_view, resident_models
 from llmsh.tui.widgets.history import resample, spark_lines
+
+from .fake import T0, FakeKernel
+from .samples import fake_cpu, fake_gpus, sample_jobs
 
 
 def proc(**extra: object) -> Process:
@@ -128,10 +129,8 @@ def test_sparkline_scale_and_resample() -> None:
 async def test_kernel_source_reads_resident_models_from_the_kernel() -> None:
     from llmsh.tui.source import KernelSource
 
-    class KernelWithModels:
-        async def resident(self) -> list[dict[str, object]]:
-            return [{"name": "smollm2", "device": "cpu", "nbytes": 540 << 20, "source": "models"}]
-
-    models = await KernelSource(KernelWithModels()).models()
+    rows: list[dict[str, object]] = [{"name": "smollm2", "device": "cpu", "nbytes": 540 << 20}]
+    with_models = FakeKernel([], [fake_cpu()], resident=rows)
+    models = await KernelSource(with_models).models()
     assert [(m.name, m.device, m.mem) for m in models] == [("smollm2", "cpu", 540 << 20)]
-    assert await KernelSource(object()).models() == []
+    assert await KernelSource(FakeKernel([], [fake_cpu()])).models() == []

@@ -13,16 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from llmsh.commands import render
 from llmsh.commands.context import Context
-from llmsh.commands.jobrun import is_kernel_error, is_unknown_kind, make_spec
+from llmsh.commands.jobrun import make_spec
 from llmsh.commands.modelcmds import DATA, DEVICE, PRIORITY, file_arg
 from llmsh.commands.render import Column
 from llmsh.commands.spec import Arg, Args, Command, CommandError, Flag, UsageError, not_available
 from llmsh.commands.spec import ValueType as T
+from llmsh.errors import KernelError, UnknownKind
 from llmsh_sweep.grid import Run, floats, fmt_lr, ints, runs
 from llmsh_sweep.store import Sweep, SweepJob, SweepStore
 
 if TYPE_CHECKING:
-    from llmsh.kernel import Kernel, Process
+    from llmsh.kernel import Process
+    from llmsh.kernel.api import KernelAPI
 
 JSON = Flag("json", help="machine-readable output")
 DEFAULT_LR, DEFAULT_RANK = "5e-4", "8"  # the finetune job's own defaults
@@ -56,18 +58,16 @@ def _argv(model: str, args: Args, run: Run) -> tuple[str, ...]:
     return tuple(argv)
 
 
-async def _submit(ctx: Context, kernel: Kernel, args: Args, data: str, run: Run) -> Process:
+async def _submit(ctx: Context, kernel: KernelAPI, args: Args, data: str, run: Run) -> Process:
     model = str(args["model"])
     spec = make_spec(ctx, "finetune", args, _argv(model, args, run), model=model, data=data,
                      lr=run.lr, rank=run.rank, epochs=args["epochs"], out=run.out)  # fmt: skip
     try:
         proc = await kernel.submit(spec)
-    except Exception as exc:
-        if is_unknown_kind(exc):
-            raise not_available() from None
-        if is_kernel_error(exc):
-            raise CommandError(str(exc)) from None
-        raise
+    except UnknownKind:
+        raise not_available() from None
+    except KernelError as exc:
+        raise CommandError(str(exc)) from None
     if ctx.job is not None:
         ctx.job.add_pid(proc.pid)  # Ctrl-C on a waiting sweep kills its jobs
     return proc
@@ -107,13 +107,11 @@ async def sweep_finetune(ctx: Context, args: Args) -> int:
     return 0 if all(p.state.value == "done" for p in finished) else 1
 
 
-async def _lookup(kernel: Kernel, pid: int) -> Process | None:
+async def _lookup(kernel: KernelAPI, pid: int) -> Process | None:
     try:
         return await kernel.get(pid)
-    except Exception as exc:
-        if is_kernel_error(exc):  # a pid of another job store, or long forgotten
-            return None
-        raise
+    except KernelError:  # a pid of another job store, or long forgotten
+        return None
 
 
 async def _report(ctx: Context, sweep: Sweep, json_out: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmsh.shell.ast import (
+from llmsh.syntax.ast import (
     AndOr,
     Assignment,
     Param,
@@ -16,8 +16,8 @@ from llmsh.shell.ast import (
     Text,
     Word,
 )
-from llmsh.shell.parser import ParseError, parse
-from llmsh.shell.unparse import quote, unparse, unparse_word
+from llmsh.syntax.parser import ParseError, parse
+from llmsh.syntax.unparse import quote, unparse, unparse_word
 
 
 def w(text: str) -> Word:

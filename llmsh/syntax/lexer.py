@@ -23,8 +23,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from llmsh.shell.ast import Param, Span, Text, Word, WordPart
-from llmsh.shell.errors import ParseError
+from llmsh.syntax.ast import Param, Span, Text, Word, WordPart
+from llmsh.syntax.errors import ParseError
 
 __all__ = ["ParseError", "Lexer", "Token", "TokenKind", "tokenize"]
 

@@ -10,7 +10,7 @@ that reads back the same way:
   single quote or sits next to a double-quoted ``$VAR``;
 * ``${NAME}`` braces only where the next character would extend the name.
 
-For any tree that :func:`llmsh.shell.parser.parse` produced,
+For any tree that :func:`llmsh.syntax.parser.parse` produced,
 ``parse(unparse(tree)) == tree``. Hand-built trees whose unquoted text holds
 characters that cannot stand bare (blanks, operators, quotes) are printed with
 that text quoted, so they read back with ``quoted=True`` on it.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from llmsh.shell.ast import (
+from llmsh.syntax.ast import (
     AndOr,
     Node,
     Param,
@@ -33,7 +33,7 @@ from llmsh.shell.ast import (
     Word,
     WordPart,
 )
-from llmsh.shell.lexer import (
+from llmsh.syntax.lexer import (
     ASSIGNMENT,
     BLANKS,
     DIGITS,
@@ -66,7 +66,7 @@ def quote(word: str) -> str:
 
 
 def unparse(node: Node) -> str:
-    """Canonical source text for any node from :mod:`llmsh.shell.ast`."""
+    """Canonical source text for any node from :mod:`llmsh.syntax.ast`."""
     if isinstance(node, Script):
         return _script(node.statements)
     if isinstance(node, Statement):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from llmsh.kernel import NA, DeviceSnapshot, JobState, Process, Progress
+from llmsh.kernel.api import ResidentRow
 
-from .fake import T0, FakeKernel, FakePool
+from .fake import T0, FakeKernel
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -156,7 +157,9 @@ def sample_kernel(gpus: int = 2) -> FakeKernel:
         101: "Silicon rivers hum,\nthousands of cores think as one:\n",
         102: "step 295 loss 0.4523\nstep 300 loss 0.4511\n",
     }
-    return FakeKernel(sample_jobs(gpus), [fake_cpu(), *fake_gpus(gpus)], outputs)
+    return FakeKernel(
+        sample_jobs(gpus), [fake_cpu(), *fake_gpus(gpus)], outputs, resident=sample_models(gpus)
+    )
 
 
 def many_jobs(count: int, running_share: float = 1.0) -> FakeKernel:
@@ -178,14 +181,12 @@ def many_jobs(count: int, running_share: float = 1.0) -> FakeKernel:
     return FakeKernel(jobs, [fake_cpu(), *fake_gpus(2)])
 
 
-def sample_pool(gpus: int = 2) -> FakePool:
+def sample_models(gpus: int = 2) -> list[ResidentRow]:
     """Models resident on the sample machine: one per GPU when there are GPUs."""
     if not gpus:
-        return FakePool([{"name": "minilm", "device": "cpu", "mem": 90 * MiB}])
-    return FakePool(
-        [
-            {"name": "smollm2", "device": "cuda:0", "mem": 270 * MiB},
-            {"name": "smollm2-notes", "device": "cuda:1", "mem": 290 * MiB},
-            {"name": "minilm", "device": "cpu", "mem": 90 * MiB},
-        ]
-    )
+        return [{"name": "minilm", "device": "cpu", "mem": 90 * MiB}]
+    return [
+        {"name": "smollm2", "device": "cuda:0", "mem": 270 * MiB},
+        {"name": "smollm2-notes", "device": "cuda:1", "mem": 290 * MiB},
+        {"name": "minilm", "device": "cpu", "mem": 90 * MiB},
+    ]

@@ -1,8 +1,9 @@
-"""A kernel-like double with fixed jobs and devices, for tests, snapshots and benchmarks.
+"""A `KernelAPI` double with fixed jobs and devices, for tests, snapshots and benchmarks.
 
-It offers the same public methods as `llmsh.kernel.Kernel` (the ones `KernelSource`
-uses) over a dict of `Process` records, so the monitor can be driven with
-deterministic data: fixed times, fixed CPU numbers, fake GPUs.
+It implements the kernel's typed contract (`llmsh.kernel.api.KernelAPI`, checked by
+mypy below) over a dict of `Process` records, so the monitor can be driven with
+deterministic data: fixed times, fixed CPU numbers, fake GPUs, fixed resident models.
+Job submission is not part of what it fakes: those calls refuse with a kernel error.
 """
 
 from __future__ import annotations
@@ -10,9 +11,23 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmsh.kernel import DeviceSnapshot, Event, EventType, JobState, Process, Progress
+from llmsh.errors import KernelError, NoSuchJob
+from llmsh.kernel import (
+    DeviceCapacity,
+    DeviceSnapshot,
+    Event,
+    EventType,
+    JobSpec,
+    JobState,
+    Process,
+    Progress,
+)
+from llmsh.kernel.api import KernelAPI, ResidentRow
+
+if TYPE_CHECKING:
+    from llmsh.kernel import Plan
 
 T0 = 1_700_000_000.0  # a fixed "now" for deterministic screens
 
@@ -54,8 +69,10 @@ class FakeKernel:
         devices: Iterable[DeviceSnapshot],
         outputs: dict[int, str] | None = None,
         now: float = T0,
+        resident: Iterable[ResidentRow] = (),
     ) -> None:
         self.table = {p.pid: p for p in jobs}
+        self.models = list(resident)
         self._devices = list(devices)
         self.outputs = dict(outputs or {})
         self.now = now
@@ -66,6 +83,37 @@ class FakeKernel:
         return self.now
 
     # -- the kernel's public API -------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        for sub in list(self.subs):
+            sub.close()
+
+    async def submit(self, spec: JobSpec) -> Process:
+        raise KernelError("the fake kernel runs no new jobs")
+
+    async def explain(self, spec: JobSpec) -> Plan:
+        raise KernelError("the fake kernel runs no new jobs")
+
+    async def restart(self, pid: int, session: str | None = None) -> Process:
+        raise KernelError("the fake kernel runs no new jobs")
+
+    async def wait(
+        self, pids: Iterable[int], timeout: float | None = None
+    ) -> builtins.list[Process]:
+        return [await self.get(pid) for pid in pids]
+
+    async def resident(self) -> builtins.list[ResidentRow]:
+        return [{**row, "source": "models"} for row in self.models]
+
+    async def kind_names(self) -> builtins.list[str]:
+        return sorted({p.kind for p in self.table.values()})
+
+    async def flush(self) -> None:
+        return None
 
     async def list(
         self,
@@ -80,6 +128,8 @@ class FakeKernel:
         )
 
     async def get(self, pid: int) -> Process:
+        if pid not in self.table:
+            raise NoSuchJob(pid)
         return self.table[pid]
 
     async def devices(self) -> builtins.list[DeviceSnapshot]:
@@ -102,12 +152,12 @@ class FakeKernel:
             if p.state == JobState.QUEUED
         ]
 
-    def capacities(self) -> builtins.list[Any]:
+    def capacities(self) -> builtins.list[DeviceCapacity]:
         return []
 
-    async def kill(self, pid: int) -> Process:
+    async def kill(self, pid: int, reason: str = "killed") -> Process:
         return self._set(
-            pid, "kill", state=JobState.KILLED, ended=self.now, exit_status=137, reason="killed"
+            pid, "kill", state=JobState.KILLED, ended=self.now, exit_status=137, reason=reason
         )
 
     async def pause(self, pid: int) -> Process:
@@ -157,11 +207,5 @@ class FakeKernel:
         return new
 
 
-class FakePool:
-    """A model pool double: `snapshot()` lists resident models."""
-
-    def __init__(self, entries: list[dict[str, Any]]) -> None:
-        self.entries = entries
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        return list(self.entries)
+def _contract(kernel: FakeKernel) -> KernelAPI:
+    return kernel  # mypy: the double implements the whole contract

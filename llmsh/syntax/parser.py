@@ -17,7 +17,7 @@ right there the error is ``incomplete`` (the REPL asks for another line).
 
 from __future__ import annotations
 
-from llmsh.shell.ast import (
+from llmsh.syntax.ast import (
     AndOr,
     AndOrOp,
     Assignment,
@@ -31,7 +31,7 @@ from llmsh.shell.ast import (
     Text,
     Word,
 )
-from llmsh.shell.lexer import ASSIGNMENT, Lexer, ParseError, Token, TokenKind
+from llmsh.syntax.lexer import ASSIGNMENT, Lexer, ParseError, Token, TokenKind
 
 __all__ = ["ParseError", "parse"]
 

@@ -8,7 +8,8 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmsh.shell.ast import (
+from llmsh.shell.expand import Environment, expand_command
+from llmsh.syntax.ast import (
     AndOr,
     Assignment,
     Param,
@@ -21,9 +22,8 @@ from llmsh.shell.ast import (
     Word,
     WordPart,
 )
-from llmsh.shell.expand import Environment, expand_command
-from llmsh.shell.parser import ParseError, parse
-from llmsh.shell.unparse import quote, unparse
+from llmsh.syntax.parser import ParseError, parse
+from llmsh.syntax.unparse import quote, unparse
 
 # -- a strategy for canonical trees (as the parser would build them) -------------
 

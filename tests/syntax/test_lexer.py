@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmsh.shell.ast import Param, Text, Word
-from llmsh.shell.lexer import ParseError, TokenKind, tokenize
+from llmsh.syntax.ast import Param, Text, Word
+from llmsh.syntax.lexer import ParseError, TokenKind, tokenize
 
 
 def kinds(source: str) -> list[tuple[str, str]]:
