@@ -130,13 +130,8 @@ def _main(opts: Options) -> int:
 
         set_safe(True)
     if opts.sub == "kernel":
-        try:
-            from llmsh.daemon.cli import main as daemon_main
-        except ImportError:
-            sys.stderr.write(
-                "llmsh: kernel: not available yet (the kernel daemon is not installed)\n"
-            )
-            return 1
+        from llmsh.daemon.cli import main as daemon_main
+
         return int(daemon_main(opts.args))
     delegated = _delegate(opts, connect)
     if delegated is not None:
@@ -156,19 +151,15 @@ def _main(opts: Options) -> int:
 def _delegate(opts: Options, connect: str | None) -> int | None:
     """`llmsh top ...` and `llmsh nl train|eval ...` belong to their own parts' CLIs."""
     if opts.sub == "top":
-        try:
-            from llmsh.tui import main as top_main
-        except ImportError:
-            return None  # the registry's `top` says "not available yet"
+        from llmsh.tui import main as top_main
+
         args = list(opts.args)
         if connect and "--socket" not in args:
             args += ["--socket", connect]
         return int(top_main(args))
     if opts.sub == "nl" and opts.args[:1] in (["train"], ["eval"]):
-        try:
-            from llmsh.nl_intent import cli as nl_cli
-        except ImportError:
-            return _fail("nl: not available yet (the natural-language parser is not installed)", 1)
+        from llmsh.nl_intent import cli as nl_cli
+
         main = nl_cli.train_main if opts.args[0] == "train" else nl_cli.eval_main
         return int(main(opts.args[1:]))
     return None
