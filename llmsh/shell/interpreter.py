@@ -9,9 +9,10 @@ single command. User mistakes become one-line messages and exit statuses
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
 from llmsh.commands.context import Context
@@ -76,6 +77,8 @@ class Interpreter:
         status = 0
         last = len(node.commands) - 1
         for index, command in enumerate(node.commands):
+            if index > 0:
+                command = self._executable_stage(command)
             if index < last:
                 buffer = io.StringIO()
                 status = await self.command(command, job, src, stdin, buffer)
@@ -84,6 +87,19 @@ class Interpreter:
                 status = await self.command(command, job, src, stdin, out)
         self.state.last_status = status
         return status
+
+    def _executable_stage(self, node: SimpleCommand) -> SimpleCommand:
+        """`!echo hi | head -1`: a stage after `|` that is neither an llmsh command nor an
+        alias but an executable on PATH runs as a system command. llmsh's own commands
+        keep precedence, and a line's first word is never looked up on PATH."""
+        if node.system or not node.words:
+            return node
+        head = node.words[0].static_text()
+        if not head or head in self.state.aliases or self.shell.registry.get(head) is not None:
+            return node
+        if "/" not in head and shutil.which(head) is None:
+            return node
+        return replace(node, system=True)
 
     async def command(
         self,

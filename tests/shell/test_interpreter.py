@@ -215,3 +215,19 @@ async def test_history_builtin_reads_the_store(shell: Shell, tmp_path: Path) -> 
     r = await sh(shell, "history 2")
     assert r.out.split() == ["2", "jobs", "3", "echo", "hi"]
     assert (await sh(make_shell(), "history")).out == ""
+
+
+async def test_a_later_pipeline_stage_may_be_an_executable_on_path(kernel: Kernel) -> None:
+    """`!echo hi | head -1` runs head as a system command; llmsh's commands keep precedence
+    (`echo` after `|` is llmsh's), and a first word is never looked up on PATH."""
+    shell = make_shell(kernel)
+    r = await sh(shell, "!printf 'a\\nb\\nc\\n' | head -2")
+    assert (r.status, r.out) == (0, "a\nb\n")
+    r = await sh(shell, "echo one two | tr a-z A-Z | !cat")
+    assert (r.status, r.out) == (0, "ONE TWO\n")
+    r = await sh(shell, "echo x | echo y")  # llmsh's echo, not /bin/echo
+    assert r.out == "y\n"
+    r = await sh(shell, "head -1")
+    assert r.status == 127 and "unknown command 'head'" in r.err
+    r = await sh(shell, "echo x | no-such-program-here")
+    assert r.status == 127 and "unknown command 'no-such-program-here'" in r.err
