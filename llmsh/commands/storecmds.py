@@ -12,6 +12,7 @@ from typing import Any
 
 from llmsh.commands import render
 from llmsh.commands.context import Context
+from llmsh.commands.modelshow import fmt_params, render_show
 from llmsh.commands.progress import ProgressBar
 from llmsh.commands.registry import Register
 from llmsh.commands.render import Column
@@ -44,13 +45,6 @@ async def in_thread(fn: Any, *args: Any) -> Any:
         if is_model_error(exc) or isinstance(exc, (OSError, ValueError)):
             raise CommandError(str(exc)) from None
         raise
-
-
-def fmt_params(n: int) -> str:
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n) if n else "-"
 
 
 async def models_list(ctx: Context, args: Args) -> int:
@@ -116,7 +110,8 @@ async def _pull(ctx: Context, name: str, if_missing: bool) -> None:
 
 
 def model_details(name: str) -> dict[str, Any]:
-    """The store's details plus, for text generators, what would run them on the CPU."""
+    """The store's details plus, for text generators, what would run them on the CPU,
+    and the adapters trained on it."""
     from llmsh.models.errors import ModelError
 
     store = model_layer().ModelStore()
@@ -131,23 +126,21 @@ def model_details(name: str) -> dict[str, Any]:
             details["backend"] = f"{choose_backend(name, 'cpu')} (on the CPU)"
         except ModelError as exc:  # a configured backend that cannot run here
             details["backend"] = f"none: {exc}"
+    details["adapters"] = store.adapters_of(name)
     return details
 
 
 async def models_show(ctx: Context, args: Args) -> int:
     details: dict[str, Any] = await in_thread(model_details, args["name"])
+    loaded: list[dict[str, Any]] = []
+    if ctx.shell.kernel_started:  # a kernel that never started holds no model
+        kernel = await ctx.kernel()
+        loaded = [r for r in await kernel.resident() if r.get("name") == details["name"]]
+    details["loaded"] = loaded
     if args["json"]:
         render.print_json(ctx, details)
         return 0
-    width = max(len(key) for key in details) + 2
-    for key, value in details.items():
-        if key == "files":
-            value = ", ".join(value)
-        elif key in ("size_bytes",):
-            value = render.fmt_bytes(value)
-        elif key == "parameters":
-            value = fmt_params(int(value or 0))
-        ctx.line(f"{key + ':':<{width}}{value}")
+    ctx.write(render_show(details))
     return 0
 
 
