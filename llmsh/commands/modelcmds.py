@@ -180,6 +180,12 @@ def register_commands(register: Register) -> None:
             job=classify_job,
             job_kind="classify",
             examples=("classify 'the GPU is on fire' --labels urgent,normal",),
+            description=(
+                "Prints each label with its probability (they sum to 1), the most likely"
+                " first.\nHow it decides: the text and 'This text is LABEL.' for each"
+                " label are\nembedded with the model (minilm by default); the cosine"
+                " similarities become\nprobabilities by a softmax at temperature 0.05."
+            ),
         )
     )
     register(

@@ -9,6 +9,7 @@ for each label and ranks labels by cosine similarity with the text.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -106,12 +107,27 @@ def classify_scores(
     lm: LoadedModel, text: str, labels: list[str], template: str = DEFAULT_TEMPLATE,
     ctl: JobControl | None = None,
 ) -> list[tuple[str, float]]:  # fmt: skip
-    """(label, cosine similarity) pairs, best first."""
+    """(label, probability) pairs, best first; the probabilities sum to 1.
+
+    Each label is put in `template` and embedded with the text; the cosine similarities
+    become probabilities by a softmax at temperature `CLASSIFY_TEMPERATURE`, the way
+    CLIP turns similarities into zero-shot probabilities (its learnt scale is 100;
+    sentence encoders' similarities spread less, so llmsh uses 1/0.05 = 20)."""
     if "{label}" not in template:
         raise ModelError("the label template must contain {label}")
     vectors = embed_texts(lm, [text] + [template.format(label=label) for label in labels], ctl)
-    scores = (vectors[1:] @ vectors[0]).tolist()
-    return sorted(zip(labels, scores, strict=True), key=lambda pair: pair[1], reverse=True)
+    probs = softmax((vectors[1:] @ vectors[0]).tolist(), CLASSIFY_TEMPERATURE)
+    return sorted(zip(labels, probs, strict=True), key=lambda pair: pair[1], reverse=True)
+
+
+CLASSIFY_TEMPERATURE = 0.05
+
+
+def softmax(scores: list[float], temperature: float) -> list[float]:
+    top = max(scores)
+    weights = [math.exp((score - top) / temperature) for score in scores]
+    total = sum(weights)
+    return [w / total for w in weights]
 
 
 def run_classify(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
@@ -127,7 +143,7 @@ def run_classify(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
             lm, text, labels, str(args.get("template") or DEFAULT_TEMPLATE), ctl
         )
     width = max(len(label) for label in labels)
-    for label, score in ranked:
-        ctl.write(f"{label:<{width}}  {score:.4f}\n")
+    for label, prob in ranked:
+        ctl.write(f"{label:<{width}}  {prob:.3f}\n")
     ctl.progress(1, 1, "text", best_score=ranked[0][1])
     return 0

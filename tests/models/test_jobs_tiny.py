@@ -114,6 +114,15 @@ def test_classify_sorted(store: ModelStore, pool: ModelPool) -> None:
     )
     scores = [float(line.split()[-1]) for line in text(ctl).splitlines()]
     assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert all(0 <= p <= 1 for p in scores) and abs(sum(scores) - 1) < 0.005  # probabilities
+
+
+def test_softmax_is_a_distribution_that_keeps_the_order() -> None:
+    from llmsh.models.embed import softmax
+
+    probs = softmax([0.31, 0.12, -0.4, 0.30], 0.05)
+    assert abs(sum(probs) - 1) < 1e-9 and probs[0] > probs[3] > probs[1] > probs[2] > 0
+    assert softmax([500.0, 0.0], 0.05)[0] == 1.0  # no overflow for far-apart scores
 
 
 def test_eval_perplexity(store: ModelStore, pool: ModelPool, tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ def test_classify_sentiment(real_env: Path, real_pool: ModelPool) -> None:
     ctl = NullControl()
     args = {"text": "I loved this film", "labels": "positive,negative"}
     assert run_job("classify", args, ctl, real_pool) == 0
-    assert text(ctl).split()[0] == "positive"
+    lines = [line.split() for line in text(ctl).splitlines()]
+    assert lines[0][0] == "positive" and float(lines[0][1]) > 0.5
+    assert abs(sum(float(p) for _, p in lines) - 1) < 0.005
 
 
 def test_finetune_killed_resumed_changes_output(
