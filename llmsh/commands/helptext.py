@@ -49,6 +49,8 @@ def describe(command: Command) -> str:
     lines = [usage_line(command), "", command.summary]
     if command.description:
         lines += ["", command.description]
+    if command.live_help is not None:
+        lines += ["", command.live_help()]
     if command.aliases:
         lines.append(f"Also: {', '.join(command.aliases)}")
     if command.subcommands:

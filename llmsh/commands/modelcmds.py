@@ -97,6 +97,20 @@ def eval_job(ctx: Context, args: Args) -> Any:
     return make_spec(ctx, "eval", args, model=args["model"], data=file_arg(ctx, args["data"]))
 
 
+def generation_defaults() -> str:
+    """`help generate` / `help chat`: the default model's sampling defaults, and how to
+    change them (read when help is shown: they depend on the store and config.toml)."""
+    try:
+        from llmsh.models.sampling_defaults import describe
+    except ImportError:
+        return "Sampling defaults: the model layer is not installed."
+    return (
+        f"Sampling {describe(GENERATE_DEFAULT)}.\nChange them per job (--temperature,"
+        f" --max-tokens) or per model in config.toml\n([models.NAME] temperature = 0.7,"
+        " top_p = 0.9, max_tokens = 256)."
+    )
+
+
 def register_commands(register: Register) -> None:
     job = run_built_job
     register(
@@ -129,6 +143,7 @@ def register_commands(register: Register) -> None:
             "generate",
             "text generation job, streamed",
             job,
+            live_help=generation_defaults,
             category="models",
             args=(Arg("prompt", T.TEXT, metavar="PROMPT", help="the prompt; - reads stdin"),),
             flags=(

@@ -128,6 +128,8 @@ class Command:
     """Show flags before positionals in the usage line (`nl [--dry-run] TEXT`)."""
     hidden: bool = False
     parent: str = ""
+    live_help: Callable[[], str] | None = None
+    """Help that depends on the machine (a model's defaults), computed when shown."""
 
     def flag(self, spelling: str) -> Flag | None:
         for flag in self.flags:

@@ -13,7 +13,7 @@ from typing import Any
 
 from llmsh.commands.context import Context
 from llmsh.commands.jobrun import make_spec, run_job
-from llmsh.commands.modelcmds import MODEL, default_model
+from llmsh.commands.modelcmds import MODEL, default_model, generation_defaults
 from llmsh.commands.registry import Register
 from llmsh.commands.spec import Arg, Args, Command, CommandError, Flag, not_available
 from llmsh.commands.spec import ValueType as T
@@ -99,6 +99,7 @@ def register_commands(register: Register) -> None:
             "chat",
             "interactive multi-turn chat (/exit ends)",
             chat,
+            live_help=generation_defaults,
             category="models",
             flags=(MODEL,),
             job_kind="chat",

