@@ -7,17 +7,20 @@ loads a model on first use): ``command`` in canonical spelling or None with
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 from typing import Any
 
+from llmsh.commands.chatsession import Action, ChatSession
 from llmsh.commands.context import Context
 from llmsh.commands.jobrun import make_spec, run_job
+from llmsh.commands.markdown_out import LiveMarkdown
 from llmsh.commands.modelcmds import MODEL, default_model, generation_defaults
 from llmsh.commands.registry import Register
 from llmsh.commands.spec import Arg, Args, Command, CommandError, Flag, not_available
 from llmsh.commands.spec import ValueType as T
-from llmsh.errors import one_line
+from llmsh.errors import KernelError, one_line
 
 
 class Tee(io.StringIO):
@@ -39,28 +42,72 @@ class Tee(io.StringIO):
 
 
 async def chat(ctx: Context, args: Args) -> int:
+    """A conversation: each reply is a `chat` job; slash commands as in `ollama run`."""
     kernel = await ctx.kernel()
     if "chat" not in await kernel.kind_names():
         raise not_available()
-    model = default_model(ctx, args, True)
-    messages: list[dict[str, str]] = []
+    session = ChatSession(default_model(ctx, args, True))
+    if ctx.stdin is not None:  # `echo hi | chat`: one message, one reply
+        return await _reply(ctx, args, session, ctx.stdin)
     status = 0
     while True:
-        if ctx.stdin is not None:
-            text: str | None = ctx.stdin if not messages else None
-        else:
-            text = await ctx.shell.read_line(f"{model}> ")
-        if text is None or text.strip() in ("/exit", "/quit"):
+        line = await ctx.shell.read_line(session.prompt)
+        if line is None:
             return status
-        if not text.strip():
-            continue
-        messages.append({"role": "user", "content": text})
-        tee = Tee(ctx.out)
-        spec = make_spec(ctx, "chat", args, model=model, messages=list(messages))
+        step = session.read(line)
+        if step.action is Action.EXIT:
+            return status
+        if step.action is Action.SAY:
+            ctx.write(step.text)
+        elif step.action is Action.SEND:
+            status = await _reply(ctx, args, session, step.text)
+
+
+async def _reply(ctx: Context, args: Args, session: ChatSession, text: str) -> int:
+    """One turn: the reply streams (as Markdown on a terminal); Ctrl-C stops only it."""
+    import asyncio
+
+    from llmsh.models.sampling_defaults import sampling_defaults
+
+    session.messages.append({"role": "user", "content": text})
+    limit = session.max_tokens
+    if limit is None:
+        defaults, _ = await asyncio.to_thread(sampling_defaults, session.model)
+        limit = int(defaults["max_tokens"])
+    spec = make_spec(ctx, "chat", args, model=session.model, messages=session.request(),
+                     temperature=session.temperature, max_tokens=limit)  # fmt: skip
+    kernel = await ctx.kernel()
+    job = ctx.job
+    started = len(job.pids) if job is not None else 0
+
+    async def stop_reply() -> None:
+        for pid in job.pids[started:] if job is not None else []:
+            with contextlib.suppress(KernelError):  # it may have just ended
+                await kernel.kill(pid, reason="stopped by Ctrl-C")
+
+    live = LiveMarkdown(ctx.out) if ctx.styled and ctx.streaming else None
+    tee = Tee(live if live is not None else ctx.out)
+    if job is not None:
+        job.on_interrupt = stop_reply
+    try:
         status = await run_job(dataclasses.replace(ctx, out=tee), spec)
-        if not tee.getvalue().endswith("\n"):
-            ctx.line()
-        messages.append({"role": "assistant", "content": tee.getvalue().strip()})
+    finally:
+        if job is not None:
+            job.on_interrupt = None
+        if live is not None:
+            live.close()
+    reply = tee.getvalue()
+    if reply and not reply.endswith("\n"):
+        ctx.line()
+    session.messages.append({"role": "assistant", "content": reply.strip()})
+    if job is not None and job.pids[started:]:
+        proc = await kernel.get(job.pids[-1])
+        if proc.state.value == "killed":
+            ctx.err.write("(reply stopped; the conversation goes on)\n")
+            return 0
+        if proc.state.value == "done" and proc.progress.done >= limit:
+            ctx.err.write(f"(reply cut at the {limit}-token limit: /set max-tokens N for more)\n")
+    return status
 
 
 async def nl(ctx: Context, args: Args) -> int:
@@ -97,7 +144,7 @@ def register_commands(register: Register) -> None:
     register(
         Command(
             "chat",
-            "interactive multi-turn chat (/exit ends)",
+            "interactive multi-turn chat (/? lists its commands, /bye ends)",
             chat,
             live_help=generation_defaults,
             category="models",

@@ -53,6 +53,10 @@ async def _stop_one(shell: Shell, kernel: KernelAPI, pid: int, verb: str) -> boo
 
 async def interrupt(shell: Shell, job: SessionJob) -> None:
     """Ctrl-C: cancel the foreground statement and kill its kernel jobs."""
+    if job.on_interrupt is not None:  # the command stops what it is doing, and goes on
+        shell.stderr.write("\n")
+        await job.on_interrupt()
+        return
     targets = _foreground_jobs(shell, job)
     pids = [pid for j in targets for pid in j.pids]
     for j in targets:

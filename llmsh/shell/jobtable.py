@@ -7,7 +7,7 @@ that Ctrl-Z can move one to the background; it gets a number then.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,8 @@ class SessionJob:
     announced: bool = False
     _started: asyncio.Event | None = None
     suspended: asyncio.Future[None] | None = None  # set by Ctrl-Z while in the foreground
+    on_interrupt: Callable[[], Awaitable[None]] | None = None
+    """Set by a command that handles Ctrl-C itself (chat stops the reply, not the chat)."""
 
     @property
     def pid(self) -> int | None:

@@ -163,6 +163,9 @@ async def _ask(prompt: str, session_args: dict[str, Any]) -> str | None:
     """One line for `chat` or a confirmation; None at Ctrl-D or Ctrl-C."""
     asker: PromptSession[str] = PromptSession(**session_args)
     try:
-        return await asker.prompt_async(prompt)
+        # handle_sigint=False: prompt_toolkit would otherwise take SIGINT for the prompt's
+        # time and, leaving, remove the shell's own handler, so that Ctrl-C no longer
+        # reached the foreground job (a chat reply could not be stopped).
+        return await asker.prompt_async(prompt, handle_sigint=False)
     except (EOFError, KeyboardInterrupt):
         return None
