@@ -1,8 +1,10 @@
 """Offering a translated command: `-> kill 42   [Enter] run  [e] edit  [x] explain  [Esc] cancel`.
 
 Nothing a model proposes runs without the user's agreement. A destructive proposal
-(kill, `models rm`, `unload`, `!` commands) needs an explicit `y`: Enter alone does
-not confirm it, whatever the confidence.
+(one that ends jobs or removes something: `exit`, kill, `models rm`, `unload`, `!`
+commands) needs an explicit `y`: Enter alone does not confirm it, whatever the
+confidence. The shell checks the proposed line itself too, so a stale or wrong flag
+from the intent parser never lets such a line run on one Enter.
 """
 
 from __future__ import annotations
@@ -56,6 +58,34 @@ async def ask(command: str, destructive: bool) -> Choice:
     return await app.run_async()
 
 
+def is_destructive(shell: Shell, command: str) -> bool:
+    """Does any command of this line end jobs or remove something (or is it unreadable)?"""
+    from llmsh.commands.parsing import resolve_subcommand
+    from llmsh.commands.spec import UsageError
+    from llmsh.nl_intent.signatures import ALSO_DESTRUCTIVE
+    from llmsh.shell.parser import ParseError, parse
+
+    try:
+        script = parse(command)
+    except ParseError:
+        return True  # cannot tell what it would do: ask
+    for statement in script.statements:
+        for pipeline in statement.body.pipelines:
+            for simple in pipeline.commands:
+                argv = [w.static_text() or "" for w in simple.words]
+                if simple.system or (argv and argv[0] in ALSO_DESTRUCTIVE):
+                    return True
+                found = shell.registry.get(argv[0]) if argv else None
+                if found is not None and found.subcommands:
+                    try:
+                        found, _ = resolve_subcommand(found, argv)
+                    except UsageError:
+                        pass
+                if found is not None and found.destructive:
+                    return True
+    return False
+
+
 async def translate(text: str) -> Any:
     from llmsh.nl_intent import translate as run_translate
 
@@ -76,7 +106,8 @@ async def propose(shell: Shell, text: str, proposal: Any = None) -> int:
         return 1
     command: str = proposal.command
     while True:
-        choice = await ask(command, bool(proposal.destructive))
+        destructive = bool(proposal.destructive) or is_destructive(shell, command)
+        choice = await ask(command, destructive)
         if choice is Choice.RUN:
             if shell.history is not None:
                 shell.history.add(command)  # history keeps the canonical command
