@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from llmsh.commands.spec import ValueType
@@ -52,3 +54,15 @@ async def test_sleep_without_seconds_is_a_usage_error(kernel: Kernel) -> None:
 async def test_a_job_without_its_arguments_names_what_is_missing(kernel: Kernel) -> None:
     with pytest.raises(InvalidRequest, match="sleep: missing argument 'seconds'"):
         await kernel.submit(JobSpec("sleep", ("sleep",), {}))
+
+
+@pytest.mark.parametrize("line", ["models add {n} {tmp}", "models rm {n} --yes",
+                                  "models pull hf:org/{n}", "models show {n}"])  # fmt: skip
+async def test_a_300_character_model_name_is_one_short_line(
+    line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMSH_HOME", str(tmp_path / "home"))
+    r = await sh(make_shell(), line.format(n="m" * 300, tmp=tmp_path))
+    assert r.status == 1 and "model name too long (300 characters" in r.err
+    assert len(r.err.splitlines()) == 1 and len(r.err) < 200
+    assert "Errno" not in r.err
