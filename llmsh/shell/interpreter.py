@@ -8,6 +8,7 @@ single command. User mistakes become one-line messages and exit statuses
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,9 +196,9 @@ class Interpreter:
             return self._usage(ctx, exc)
         except CommandError as exc:
             return ctx.error(exc.message, exc.status)
-        except (ShellExit, ErrExit, BrokenPipeError):
+        except (ShellExit, ErrExit, BrokenPipeError, KeyboardInterrupt, asyncio.CancelledError):
             raise
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - a plugin command's sys.exit() too
             if is_kernel_error(exc):
                 return ctx.error(str(exc))
             if self.shell.debug:

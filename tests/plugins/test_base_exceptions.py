@@ -92,3 +92,23 @@ def test_the_shell_starts_and_says_one_line_each(tmp_path: Path) -> None:
     assert "register_commands" in quitter and "SystemExit: 4" in quitter
     (odd,) = [line for line in lines if "'oddkind'" in line]
     assert "register_job_kinds" in odd and "Odd: from a job-kind hook" in odd
+
+
+def test_a_plugin_command_calling_sys_exit_ends_only_itself(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_plugin(home, "quitcmd", """
+        import sys
+        from llmsh.commands.spec import Command
+
+        async def run(ctx, args):
+            sys.exit(4)
+
+        def register_commands(register):
+            register(Command("quit4", "exits the process", run, examples=("quit4",)))
+    """)  # fmt: skip
+    result = run_llmsh(home, "-c", "quit4; echo after $?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "after 1\n"
+    assert result.stderr.splitlines() == [
+        "llmsh: quit4: internal error: SystemExit: 4 (run llmsh --debug for the traceback)"
+    ]
