@@ -92,8 +92,10 @@ async def nl(ctx: Context, args: Args) -> int:
         from llmsh.shell.proposal import propose
 
         return await propose(ctx.shell, text, proposal)
+    from llmsh.shell.proposal import is_destructive
+
     ctx.err.write(f"llmsh: nl: {command}\n")
-    if proposal.destructive:
+    if proposal.destructive or is_destructive(ctx.shell, command):
         raise CommandError(f"not running '{command}' without confirmation (it is destructive)")
     return await ctx.shell.run_source(command)
 

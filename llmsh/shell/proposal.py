@@ -62,7 +62,6 @@ def is_destructive(shell: Shell, command: str) -> bool:
     """Does any command of this line end jobs or remove something (or is it unreadable)?"""
     from llmsh.commands.parsing import resolve_subcommand
     from llmsh.commands.spec import UsageError
-    from llmsh.nl_intent.signatures import ALSO_DESTRUCTIVE
     from llmsh.shell.parser import ParseError, parse
 
     try:
@@ -73,7 +72,7 @@ def is_destructive(shell: Shell, command: str) -> bool:
         for pipeline in statement.body.pipelines:
             for simple in pipeline.commands:
                 argv = [w.static_text() or "" for w in simple.words]
-                if simple.system or (argv and argv[0] in ALSO_DESTRUCTIVE):
+                if simple.system:
                     return True
                 found = shell.registry.get(argv[0]) if argv else None
                 if found is not None and found.subcommands:
