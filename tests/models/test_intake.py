@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import struct
 from pathlib import Path
 
@@ -193,3 +194,22 @@ def test_long_model_name_is_one_line(empty_store: ModelStore, tmp_path: Path) ->
     for action in (empty_store.get, empty_store.remove, empty_store.checkpoints):
         with pytest.raises(ModelError, match="too long"):
             action(name)
+
+
+def test_device_file_refused(empty_store: ModelStore, tmp_path: Path) -> None:
+    folder = model_dir(tmp_path)
+    try:  # a character device like /dev/zero, inside the folder (needs root)
+        os.mknod(folder / "zero.txt", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+    except PermissionError:
+        pytest.skip("creating a device file needs root")
+    refused(empty_store, folder, "refusing zero.txt: not a regular file")
+
+
+def test_gguf_over_the_cap_refused_before_parsing(
+    empty_store: ModelStore, tmp_path: Path, home: Path
+) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[store]\nmax_file_gib = 0.000001\n")  # ~1 KiB
+    gguf = tmp_path / "big.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 4096)
+    refused(empty_store, gguf, "refusing big.gguf: over the per-file cap")
