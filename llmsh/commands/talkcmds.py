@@ -92,10 +92,8 @@ async def nl(ctx: Context, args: Args) -> int:
         from llmsh.shell.proposal import propose
 
         return await propose(ctx.shell, text, proposal)
-    from llmsh.shell.proposal import is_destructive
-
     ctx.err.write(f"llmsh: nl: {command}\n")
-    if proposal.destructive or is_destructive(ctx.shell, command):
+    if proposal.destructive or _ends_or_removes(ctx, command):
         raise CommandError(f"not running '{command}' without confirmation (it is destructive)")
     return await ctx.shell.run_source(command)
 
@@ -127,3 +125,10 @@ def register_commands(register: Register) -> None:
             examples=("nl show me what is running", "nl --dry-run stop job 3"),
         )
     )
+
+
+def _ends_or_removes(ctx: Context, command: str) -> bool:
+    """The line itself decides too: a translation not flagged destructive may still be."""
+    from llmsh.commands.destructive import ends_or_removes
+
+    return ends_or_removes(ctx.shell.registry, command)

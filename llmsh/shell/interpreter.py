@@ -196,9 +196,9 @@ class Interpreter:
             return self._usage(ctx, exc)
         except CommandError as exc:
             return ctx.error(exc.message, exc.status)
-        except (ShellExit, ErrExit, BrokenPipeError, KeyboardInterrupt, asyncio.CancelledError):
+        except (ShellExit, ErrExit, BrokenPipeError):
             raise
-        except BaseException as exc:  # noqa: BLE001 - a plugin command's sys.exit() too
+        except Exception as exc:
             if is_kernel_error(exc):
                 return ctx.error(str(exc))
             if self.shell.debug:
@@ -206,6 +206,11 @@ class Interpreter:
 
                 traceback.print_exc(file=ctx.err)
                 return 1
+            return ctx.error(f"internal error: {type(exc).__name__}: {exc} "
+                             "(run llmsh --debug for the traceback)")  # fmt: skip
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a (plugin's) command calling sys.exit()
             return ctx.error(f"internal error: {type(exc).__name__}: {exc} "
                              "(run llmsh --debug for the traceback)")  # fmt: skip
 

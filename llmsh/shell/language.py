@@ -14,7 +14,7 @@ from collections.abc import Container
 from llmsh.commands.parsing import parse_args
 from llmsh.commands.registry import Registry
 from llmsh.commands.spec import UsageError
-from llmsh.shell.ast import Script, SimpleCommand
+from llmsh.shell.ast import SimpleCommand
 from llmsh.shell.parser import ParseError, parse
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -40,15 +40,14 @@ def is_language(text: str, registry: Registry, aliases: Container[str] = ()) -> 
     text = text.strip()
     if not text or not reads_like_language(text):
         return False
+    commands: list[SimpleCommand] = []
+    parsed = True
     try:
-        script: Script | None = parse(text)
+        script = parse(text)
     except ParseError:
-        script = None
-    commands = (
-        [c for s in script.statements for p in s.body.pipelines for c in p.commands]
-        if script is not None
-        else []
-    )
+        parsed = False
+    else:
+        commands = [c for s in script.statements for p in s.body.pipelines for c in p.commands]
     if commands and all(_runs_as_command(c, registry, aliases) for c in commands):
         return False
     words = text.split()
@@ -56,7 +55,7 @@ def is_language(text: str, registry: Registry, aliases: Container[str] = ()) -> 
     if first not in registry and first not in aliases:
         # "gnerate hi" is a typo of a command: it gets "did you mean", not a translation.
         return registry.suggest(first) is None or len(words) >= 3
-    if script is None:
+    if not parsed:
         # `echo "abc` opens a quote on purpose; "kill what's stuck" has a contraction.
         return CONTRACTION.search(text) is not None
     if len(commands) != 1 or commands[0].system:

@@ -58,33 +58,6 @@ async def ask(command: str, destructive: bool) -> Choice:
     return await app.run_async()
 
 
-def is_destructive(shell: Shell, command: str) -> bool:
-    """Does any command of this line end jobs or remove something (or is it unreadable)?"""
-    from llmsh.commands.parsing import resolve_subcommand
-    from llmsh.commands.spec import UsageError
-    from llmsh.shell.parser import ParseError, parse
-
-    try:
-        script = parse(command)
-    except ParseError:
-        return True  # cannot tell what it would do: ask
-    for statement in script.statements:
-        for pipeline in statement.body.pipelines:
-            for simple in pipeline.commands:
-                argv = [w.static_text() or "" for w in simple.words]
-                if simple.system:
-                    return True
-                found = shell.registry.get(argv[0]) if argv else None
-                if found is not None and found.subcommands:
-                    try:
-                        found, _ = resolve_subcommand(found, argv)
-                    except UsageError:
-                        pass
-                if found is not None and found.destructive:
-                    return True
-    return False
-
-
 async def translate(text: str) -> Any:
     from llmsh.nl_intent import translate as run_translate
 
@@ -105,7 +78,9 @@ async def propose(shell: Shell, text: str, proposal: Any = None) -> int:
         return 1
     command: str = proposal.command
     while True:
-        destructive = bool(proposal.destructive) or is_destructive(shell, command)
+        from llmsh.commands.destructive import ends_or_removes
+
+        destructive = bool(proposal.destructive) or ends_or_removes(shell.registry, command)
         choice = await ask(command, destructive)
         if choice is Choice.RUN:
             if shell.history is not None:

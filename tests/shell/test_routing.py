@@ -11,12 +11,13 @@ from typing import Any
 import pexpect
 import pytest
 
+from llmsh.commands.destructive import ends_or_removes
 from llmsh.commands.registry import default_registry
 from llmsh.nl_intent.api import Proposal
 from llmsh.nl_intent.signatures import signatures_from
 from llmsh.shell import proposal as proposal_mod
 from llmsh.shell.language import is_language
-from llmsh.shell.proposal import Choice, is_destructive, propose
+from llmsh.shell.proposal import Choice, propose
 from tests.shell.pty_repl import PROMPT, run, spawn_repl
 from tests.shell.test_interpreter import make_shell
 
@@ -57,7 +58,7 @@ def test_english_with_command_words_is_still_english(line: str) -> None:
     ],
 )
 def test_proposals_that_end_jobs_are_destructive(command: str, destructive: bool) -> None:
-    assert is_destructive(make_shell(), command) is destructive
+    assert ends_or_removes(default_registry(), command) is destructive
 
 
 def test_the_intent_parser_marks_exit_destructive() -> None:
