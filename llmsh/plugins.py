@@ -3,7 +3,9 @@
 Built-in parts are default plugins; third-party plugins come from the entry-point
 group `llmsh` and from files or packages in the plugins directory (and paths listed
 in the config file). A plugin that fails to import, or raises while registering, is
-named in one warning line and skipped: llmsh always starts. `--safe` (or an empty
+named in one warning line and skipped: llmsh always starts. That holds for any
+exception, `SystemExit` included (a plugin calling `sys.exit()` must not end every
+shell); only `KeyboardInterrupt` goes on, as it is the user's Ctrl-C. `--safe` (or an empty
 `LLMSH_LOAD_PLUGINS`) loads no third-party plugin.
 """
 
@@ -127,7 +129,9 @@ class Plugins:
             source = f"entry point ({dist.name if dist is not None else ep.value})"
             try:
                 module = ep.load()
-            except BaseException as exc:  # noqa: BLE001 - a plugin must not stop llmsh
+            except KeyboardInterrupt:
+                raise  # the user's Ctrl-C, not the plugin's failure
+            except BaseException as exc:  # noqa: BLE001 - SystemExit included
                 self._failed(ep.name, source, exc)
                 continue
             self._add(module, ep.name, source, version)
@@ -155,7 +159,10 @@ class Plugins:
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             spec.loader.exec_module(module)
-        except BaseException as exc:  # noqa: BLE001 - a plugin must not stop llmsh
+        except KeyboardInterrupt:
+            sys.modules.pop(module_name, None)
+            raise
+        except BaseException as exc:  # noqa: BLE001 - SystemExit included
             sys.modules.pop(module_name, None)
             self._failed(name, str(path), exc)
             return
@@ -168,7 +175,9 @@ class Plugins:
             return
         try:
             self._pm.register(module, name=name)
-        except Exception as exc:  # e.g. a hook with a wrong signature
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - e.g. a hook with a wrong signature
             self._failed(name, source, exc)
             return
         self.infos[name] = PluginInfo(name, source, version)
@@ -218,7 +227,9 @@ class Plugins:
             calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []  # buffered registrations
             try:
                 impl.function(register=_recorder(calls))
-            except Exception as exc:  # noqa: BLE001 - a plugin must not stop llmsh
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit, GeneratorExit... too
                 info.error = _one_line(exc)
                 self._note(
                     f"plugin {info.name!r} ({info.source}) failed in {hook} and was "
@@ -229,10 +240,11 @@ class Plugins:
             for args, kwargs in calls:
                 try:
                     register(*args, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - a clash or a bad item
+                    names.append(describe(*args, **kwargs))  # may read the plugin's objects
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - a clash or a bad item
                     self._note(f"plugin {info.name!r}: {_one_line(exc)}")
-                    continue
-                names.append(describe(*args, **kwargs))
 
     def origin(self, hook: str, item: str) -> PluginInfo | None:
         kind = hook.removeprefix("register_")

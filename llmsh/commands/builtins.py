@@ -233,6 +233,7 @@ def register_commands(register: Register) -> None:
             "leave the shell (status N, default the last status)",
             exit_,
             args=(Arg("status", T.INT, metavar="N", optional=True),),
+            destructive=True,  # it ends the session's running jobs
             examples=("exit", "exit 3"),
         )
     )

@@ -133,6 +133,7 @@ def register_commands(register: Register) -> None:
             job,
             category="models",
             args=(Arg("model", T.MODEL, metavar="MODEL"),),
+            destructive=True,  # it may pull a model from under the jobs using it
             job=unload_job,
             job_kind="unload",
             examples=("unload smollm2",),

@@ -72,7 +72,8 @@ async def models_pull(ctx: Context, args: Args) -> int:
         try:
             await _pull(ctx, name, args["if_missing"])
         except CommandError as exc:
-            status = ctx.error(f"{name}: {exc.message}", exc.status)
+            label = name if len(name) <= 40 else name[:37] + "..."  # the reason may repeat it
+            status = ctx.error(f"{label}: {exc.message}", exc.status)
     return status
 
 

@@ -135,7 +135,7 @@ async def nl(ctx: Context, args: Args) -> int:
     if ctx.shell.interactive:  # propose and ask, as for a line typed in English
         return await ctx.shell.propose(text, proposal)
     ctx.err.write(f"llmsh: nl: {command}\n")
-    if proposal.destructive:
+    if proposal.destructive or _ends_or_removes(ctx, command):
         raise CommandError(f"not running '{command}' without confirmation (it is destructive)")
     return await ctx.shell.run_source(command)
 
@@ -168,3 +168,10 @@ def register_commands(register: Register) -> None:
             examples=("nl show me what is running", "nl --dry-run stop job 3"),
         )
     )
+
+
+def _ends_or_removes(ctx: Context, command: str) -> bool:
+    """The line itself decides too: a translation not flagged destructive may still be."""
+    from llmsh.commands.destructive import ends_or_removes
+
+    return ends_or_removes(ctx.shell.registry, command)

@@ -19,6 +19,10 @@ STATES = ("queued", "loading", "running", "paused", "done", "failed", "killed", 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _JOBREF = re.compile(r"^(%\d+|%[%+-]?|\d+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$")
+# Pids and integers are stored as SQLite INTEGERs (signed 64-bit): a larger value
+# would end in OverflowError deep inside the kernel, so it is refused as typed.
+MAX_INT = (1 << 63) - 1
+MAX_JOB_NUMBER = 1 << 31
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,11 @@ def priority(text: str) -> int:
     return nice
 
 
+def _short(text: str) -> str:
+    """A typed value for an error line: long ones are cut (a 10,000-digit number...)."""
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def convert(kind: ValueType, text: str, choices: tuple[str, ...] = ()) -> Any:
     """The typed value of ``text``; raises ValueError with a one-line reason."""
     if choices and text not in choices:
@@ -80,12 +89,18 @@ def convert(kind: ValueType, text: str, choices: tuple[str, ...] = ()) -> Any:
     if kind is ValueType.ID:
         if not _JOBREF.match(text):
             raise ValueError(f"invalid job '{text}': use a pid or %N")
+        digits = text.lstrip("%")
+        if digits.isdigit() and int(digits) > (MAX_JOB_NUMBER if text[0] == "%" else MAX_INT):
+            raise ValueError(f"no such job: {_short(text)} (out of range)")
         return JobRef(text)
     if kind is ValueType.INT:
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
-            raise ValueError(f"invalid integer '{text}'") from None
+            raise ValueError(f"invalid integer '{_short(text)}'") from None
+        if not -MAX_INT - 1 <= number <= MAX_INT:
+            raise ValueError(f"integer out of range: {_short(text)}")
+        return number
     if kind is ValueType.FLOAT:
         try:
             value = float(text)

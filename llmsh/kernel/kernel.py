@@ -182,6 +182,13 @@ class Kernel(JobRunner):
             raise KernelError(f"job {pid} has not finished ({old.state.value}): nothing to restart")
         if old.state is JobState.DONE:
             raise KernelError(f"job {pid} completed: nothing to restart")
+        # Checked with no await before submit() records the new job, so two restarts
+        # cannot both pass: a fine-tune continued twice would train twice on one folder.
+        for proc in self.table.values():
+            if proc.parent == pid and not proc.finished:
+                raise KernelError(
+                    f"job {pid} is already continued by job {proc.pid} ({proc.state.value})"
+                )
         spec = JobSpec(
             old.kind,
             old.argv,

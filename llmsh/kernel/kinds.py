@@ -104,6 +104,8 @@ class KindRegistry:
         if kind.validate is not None:
             try:
                 kind.validate(spec.args)
-            except (ValueError, TypeError, KeyError) as exc:
+            except KeyError as exc:  # str() of a KeyError is just the quoted key
+                raise InvalidRequest(f"{spec.kind}: missing argument {exc}") from None
+            except (ValueError, TypeError) as exc:
                 raise InvalidRequest(str(exc)) from None
         return kind

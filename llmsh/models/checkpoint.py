@@ -8,9 +8,12 @@ temporary name and renamed, so a kill during a save leaves the previous one inta
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,34 @@ class TrainerState:
     step: int = 0  # optimiser steps completed
     losses: list[float] = field(default_factory=list)
     args: dict[str, Any] = field(default_factory=dict)  # the run's settings (model, rank, ...)
+
+
+@contextlib.contextmanager
+def checkpoint_lock(root: Path, pid: int) -> Iterator[None]:
+    """Hold the lock of checkpoint folder `root` while job `pid` trains into it.
+
+    An flock on `root.lock` (beside the folder, which is deleted at the end): held by
+    the open file, so it is released when the job ends however it ends, and it
+    excludes a second training from any process, another kernel's included. The
+    file keeps the holder's pid so the refusal can name it; it is never deleted, as
+    unlinking a lock file lets a waiter lock an orphaned inode."""
+    lock = root.with_name(root.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise ModelError(
+                f"checkpoints of run {root.name} are in use by job {holder}: "
+                "two trainings cannot share one folder"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(pid).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:

@@ -26,6 +26,7 @@ from llmsh.models.checkpoint import (
     OPTIMIZER,
     STATE,
     TrainerState,
+    checkpoint_lock,
     latest_checkpoint,
     load_optimizer,
     read_state,
@@ -186,7 +187,8 @@ def run_finetune(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
     pool.make_room(device, need)
     ctl.set_memory(need)
     state = state or TrainerState(run=conf.out, args=asdict(conf))
-    with oom_guard(device):
+    ckpt_root = store.checkpoints(conf.out)
+    with checkpoint_lock(ckpt_root, ctl.pid), oom_guard(device):
         model, tokenizer, optimizer = _prepare(conf, device, resume)
         encoded = [encode(tokenizer, ex, conf.max_length) for ex in examples]
         for number, (_ids, labels) in enumerate(encoded, 1):
@@ -195,7 +197,6 @@ def run_finetune(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
                     f"example {number}: its prompt fills max_length ({conf.max_length} tokens); "
                     "shorten it or raise max_length"
                 )
-        ckpt_root = store.checkpoints(conf.out)
         start, first = time.perf_counter(), state.step
         while state.step < total:
             ctl.check()  # pause blocks here; kill raises JobKilled (checkpoints stay)

@@ -8,16 +8,14 @@ failed add leaves the store unchanged.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from llmsh.models.errors import ModelError
+from llmsh.models.intake import Limits, collect, copy_files, fmt_gib
 from llmsh.models.manifest import Manifest, ModelFormat, ModelKind
 from llmsh.models.safety import check_model_dir, check_weight_file, is_pickle, refuse_pickle
-from llmsh.models.store import ModelStore, dir_size
-
-_SKIP_DIRS = {".git", ".cache", "__pycache__"}
+from llmsh.models.store import ModelStore, dir_size, validate_name
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -43,17 +41,17 @@ def kind_of(folder: Path) -> ModelKind:
     return ModelKind.GENERATE
 
 
-def copy_model_files(src: Path, dst: Path) -> None:
-    """Copy a model folder, leaving out pickle checkpoints and VCS/cache folders."""
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if any(part in _SKIP_DIRS for part in rel.parts) or path.is_symlink() and not path.exists():
-            continue
-        if path.is_dir():
-            (dst / rel).mkdir(parents=True, exist_ok=True)
-        elif not is_pickle(path):  # safetensors exist (checked first); never carry pickles
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dst / rel)
+def copy_model_files(src: Path, dst: Path, limits: Limits | None = None) -> int:
+    """Copy a model folder's regular files into `dst`; returns the checked parameter count.
+
+    `collect` refuses links out of the folder, devices, fifos and oversized files
+    and leaves out pickles and VCS/cache folders; the weights are checked before
+    the copy (a quick refusal) and again as copied (what the store will hold)."""
+    limits = limits or Limits.from_config()
+    files = collect(src, limits)
+    check_model_dir(src)
+    copy_files(files, dst, limits)
+    return check_model_dir(dst)
 
 
 def find_base(store: ModelStore, adapter_config: dict[str, Any], base: str | None) -> str:
@@ -75,11 +73,10 @@ def find_base(store: ModelStore, adapter_config: dict[str, Any], base: str | Non
 
 def _add_adapter(store: ModelStore, name: str, src: Path, base: str | None) -> Manifest:
     base_name = find_base(store, read_json(src / "adapter_config.json"), base)
-    params = check_model_dir(src)
     base_manifest = store.get(base_name)
 
     def build(tmp: Path) -> Manifest:
-        copy_model_files(src, tmp)
+        params = copy_model_files(src, tmp)
         return Manifest(
             name=name, kind=base_manifest.kind, format=ModelFormat.LORA,
             source=f"local:{src}", parameters=params, size_bytes=dir_size(tmp),
@@ -94,11 +91,10 @@ def _add_folder(store: ModelStore, name: str, src: Path) -> Manifest:
         raise ModelError(f"{src} has no config.json: not a Hugging Face model folder")
     if any(src.rglob("*.gguf")):
         raise ModelError(f"{src} holds GGUF weights: add the .gguf file itself")
-    params = check_model_dir(src)
     kind = kind_of(src)
 
     def build(tmp: Path) -> Manifest:
-        copy_model_files(src, tmp)
+        params = copy_model_files(src, tmp)
         return Manifest(
             name=name, kind=kind, format=ModelFormat.SAFETENSORS, source=f"local:{src}",
             parameters=params, size_bytes=dir_size(tmp),
@@ -108,6 +104,10 @@ def _add_folder(store: ModelStore, name: str, src: Path) -> Manifest:
 
 
 def _add_gguf(store: ModelStore, name: str, src: Path) -> Manifest:
+    cap = Limits.from_config().max_file
+    if src.stat().st_size > cap:
+        raise ModelError(f"refusing {src.name}: over the per-file cap of {fmt_gib(cap)} "
+                         "(config.toml [store] max_file_gib)")  # fmt: skip
     params = check_weight_file(src)
 
     def build(tmp: Path) -> Manifest:
@@ -128,6 +128,7 @@ def add_model(
 ) -> Manifest:
     """Register `path` (model folder, `.gguf` file or LoRA adapter folder) as `name`."""
     store = store or ModelStore()
+    validate_name(name)
     src = Path(path).expanduser().resolve()
     if store.exists(name):
         raise ModelError(f"model {name!r} already exists; remove it first (models rm {name})")
@@ -139,6 +140,8 @@ def add_model(
         if src.suffix == ".gguf":
             return _add_gguf(store, name, src)
         raise ModelError(f"cannot add {src.name}: expected a model folder or a .gguf file")
+    # Refuse links out, devices and oversized files before reading even config.json.
+    collect(src, Limits.from_config())
     if (src / "adapter_config.json").is_file():
         return _add_adapter(store, name, src, base)
     return _add_folder(store, name, src)

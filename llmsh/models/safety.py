@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,12 @@ from llmsh.models.errors import ModelError
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"})
 WEIGHT_SUFFIXES = frozenset({".safetensors", ".gguf"})
 _MAX_HEADER = 100 * 1024 * 1024  # the format's own limit
+# Real headers hold one flat entry per tensor (depth 3: object, entry, shape list).
+_MAX_DEPTH = 8
+# Larger than any real tensor dimension or model (a 1T-weight model has 2**40),
+# small enough that a product of shapes cannot become an absurd number.
+MAX_DIM = 1 << 40
+MAX_ELEMENTS = 1 << 44
 DTYPE_BYTES = {
     "F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2,
     "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1,
@@ -39,6 +46,50 @@ def refuse_pickle(path: Path) -> ModelError:
     )
 
 
+def json_too_deep(raw: bytes, limit: int = _MAX_DEPTH) -> bool:
+    """Whether arrays/objects in JSON text nest deeper than `limit` (or do not pair up).
+
+    `json.loads` recurses once per level, so a header of a million "[" ends in
+    RecursionError. This check runs first, in C-speed passes: drop the strings and
+    everything but brackets, then peel innermost pairs off `limit` times."""
+    text = _STRINGS.sub(b"", raw).translate(None, delete=_NOT_BRACKETS)
+    for _ in range(limit):
+        if not text:
+            return False
+        text = text.replace(b"[]", b"").replace(b"{}", b"")
+    return bool(text)
+
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+def _tensor_size(name: str, info: object) -> tuple[int, int, int]:
+    """(begin, stop, elements) of one header entry, refusing absurd values."""
+    if not isinstance(info, dict):
+        raise ValueError(f"tensor {name} is not described by an object")
+    dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"tensor {name} has unknown dtype {str(dtype)[:20]!r}")
+    if not isinstance(shape, list) or not all(_is_int(d) for d in shape):
+        raise ValueError(f"tensor {name} has a malformed shape")
+    if any(d < 0 or d > MAX_DIM for d in shape):
+        raise ValueError(f"tensor {name} has an impossible shape {shape[:8]}")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_int, offsets)):
+        raise ValueError(f"tensor {name} has malformed data_offsets")
+    elements = math.prod(shape)
+    if elements > MAX_ELEMENTS:
+        raise ValueError(f"tensor {name} has an impossible shape {shape[:8]}")
+    begin, stop = offsets
+    if begin < 0 or stop < begin or stop - begin != elements * DTYPE_BYTES[dtype]:
+        raise ValueError(f"tensor {name} lies outside the file (truncated?)")
+    return begin, stop, elements
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def safetensors_header(path: Path) -> dict[str, Any]:
     """The validated header of a safetensors file (tensor name -> dtype/shape/offsets)."""
     try:
@@ -50,7 +101,10 @@ def safetensors_header(path: Path) -> dict[str, Any]:
             (length,) = struct.unpack("<Q", raw)
             if length > min(_MAX_HEADER, size - 8):
                 raise ValueError("header length past the end of the file")
-            header = json.loads(fh.read(length))
+            text = fh.read(length)
+        if json_too_deep(text):
+            raise ValueError("header nests too deeply to be a tensor list")
+        header = json.loads(text)
         if not isinstance(header, dict):
             raise ValueError("header is not an object")
         data_size = size - 8 - length
@@ -58,15 +112,14 @@ def safetensors_header(path: Path) -> dict[str, Any]:
         for name, info in header.items():
             if name == "__metadata__":
                 continue
-            begin, stop = info["data_offsets"]
-            need = math.prod(info["shape"]) * DTYPE_BYTES[info["dtype"]]
-            if stop - begin != need or begin < 0 or stop > data_size:
-                raise ValueError(f"tensor {name} lies outside the file (truncated?)")
+            _, stop, _ = _tensor_size(name[:80], info)
+            if stop > data_size:
+                raise ValueError(f"tensor {name[:80]} lies outside the file (truncated?)")
             end = max(end, stop)
         if end != data_size:
             raise ValueError(f"{data_size - end} stray bytes after the tensors")
         return header
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise ModelError(f"corrupt safetensors file {path.name}: {exc}") from None
 
 

@@ -30,13 +30,31 @@ CHECKPOINTS = ".checkpoints"
 GGUF_COPIES = ".gguf"  # <root>/.gguf/NAME/FILE.gguf: the GGUF a model was converted from
 
 
+MAX_NAME = 128  # well under the 255 bytes a file name may have, with room for suffixes
+
+
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name or len(name) > 128:
+    """The one check of a model name (add, pull, rm, finetune --out, show, load...)."""
+    if not isinstance(name, str):
+        raise ModelError(f"bad model name {name!r}")
+    if len(name) > MAX_NAME:
+        raise ModelError(
+            f"model name too long ({len(name)} characters; at most {MAX_NAME}): {name[:24]}..."
+        )
+    if not _NAME.match(name) or ".." in name:
         raise ModelError(
             f"bad model name {name!r}: use letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
     return name
+
+
+def valid_name(name: str) -> bool:
+    try:
+        validate_name(name)
+    except ModelError:
+        return False
+    return True
 
 
 def dir_size(path: Path) -> int:
@@ -55,7 +73,7 @@ class ModelStore:
         return self.root / validate_name(name)
 
     def exists(self, name: str) -> bool:
-        return _NAME.match(name) is not None and (self.root / name / MANIFEST).is_file()
+        return valid_name(name) and (self.root / name / MANIFEST).is_file()
 
     def names(self) -> list[str]:
         if not self.root.is_dir():

@@ -8,6 +8,7 @@ single command. User mistakes become one-line messages and exit statuses
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
 from collections.abc import Iterator
@@ -221,6 +222,11 @@ class Interpreter:
 
                 traceback.print_exc(file=ctx.err)
                 return 1
+            return ctx.error(f"internal error: {type(exc).__name__}: {exc} "
+                             "(run llmsh --debug for the traceback)")  # fmt: skip
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a (plugin's) command calling sys.exit()
             return ctx.error(f"internal error: {type(exc).__name__}: {exc} "
                              "(run llmsh --debug for the traceback)")  # fmt: skip
 

@@ -33,31 +33,55 @@ def reads_like_language(text: str, min_words: int = 2) -> bool:
 
 
 def is_language(text: str, registry: Registry, aliases: Container[str] = ()) -> bool:
-    """Should this REPL line be offered to the intent parser instead of run?"""
+    """Should this REPL line be offered to the intent parser instead of run?
+
+    A line that parses as commands runs as commands: `jobs; ps --all` is two
+    commands even though its first blank-separated word is ``jobs;``."""
     text = text.strip()
     if not text or not reads_like_language(text):
         return False
-    words = text.split()
-    first = words[0]
-    if first not in registry and first not in aliases:
-        # "gnerate hi" is a typo of a command: it gets "did you mean", not a translation.
-        return registry.suggest(first) is None or len(words) >= 3
+    commands: list[SimpleCommand] = []
+    parsed = True
     try:
         script = parse(text)
     except ParseError:
+        parsed = False
+    else:
+        commands = [c for s in script.statements for p in s.body.pipelines for c in p.commands]
+    if commands and all(_runs_as_command(c, registry, aliases) for c in commands):
+        return False
+    words = text.split()
+    first = _first_word(commands[0]) if commands else words[0]
+    if first not in registry and first not in aliases:
+        # "gnerate hi" is a typo of a command: it gets "did you mean", not a translation.
+        return registry.suggest(first) is None or len(words) >= 3
+    if not parsed:
         # `echo "abc` opens a quote on purpose; "kill what's stuck" has a contraction.
         return CONTRACTION.search(text) is not None
-    commands = [c for s in script.statements for p in s.body.pipelines for c in p.commands]
-    if len(commands) != 1 or not isinstance(commands[0], SimpleCommand) or commands[0].system:
+    if len(commands) != 1 or commands[0].system:
         return False
     argv = [w.static_text() or "" for w in commands[0].words]
-    command = registry.get(argv[0])
-    if command is None or len(argv) < 3:
+    return registry.get(argv[0]) is not None and len(argv) >= 3
+
+
+def _first_word(command: SimpleCommand) -> str:
+    return (command.words[0].static_text() or "") if command.words else ""
+
+
+def _runs_as_command(command: SimpleCommand, registry: Registry, aliases: Container[str]) -> bool:
+    """A known command (or alias, or a ``!`` system command) whose arguments parse."""
+    if command.system:
+        return True
+    first = _first_word(command)
+    if first in aliases:
+        return True
+    found = registry.get(first)
+    if found is None:
         return False
     try:
-        parse_args(command, argv)
+        parse_args(found, [w.static_text() or "" for w in command.words])
     except UsageError:
-        return True  # "kill the job 42": a command word, but not a command line
+        return False  # "kill the job 42": a command word, but not a command line
     except Exception:
-        return False
-    return False
+        return True  # not a usage mistake: leave it to the command to say
+    return True

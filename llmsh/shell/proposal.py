@@ -1,8 +1,10 @@
 """Offering a translated command: `-> kill 42   [Enter] run  [e] edit  [x] explain  [Esc] cancel`.
 
 Nothing a model proposes runs without the user's agreement. A destructive proposal
-(kill, `models rm`, `unload`, `!` commands) needs an explicit `y`: Enter alone does
-not confirm it, whatever the confidence.
+(one that ends jobs or removes something: `exit`, kill, `models rm`, `unload`, `!`
+commands) needs an explicit `y`: Enter alone does not confirm it, whatever the
+confidence. The shell checks the proposed line itself too, so a stale or wrong flag
+from the intent parser never lets such a line run on one Enter.
 """
 
 from __future__ import annotations
@@ -79,7 +81,10 @@ async def propose(shell: Shell, text: str, proposal: Proposal | None = None) -> 
         return 1
     command: str = proposal.command
     while True:
-        choice = await ask(command, bool(proposal.destructive))
+        from llmsh.commands.destructive import ends_or_removes
+
+        destructive = bool(proposal.destructive) or ends_or_removes(shell.registry, command)
+        choice = await ask(command, destructive)
         if choice is Choice.RUN:
             if shell.history is not None:
                 shell.history.add(command)  # history keeps the canonical command

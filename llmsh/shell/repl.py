@@ -3,9 +3,9 @@
 Each entry is parsed and run by the session (`Shell.run_source`); foreground
 work is awaited with job control, so Ctrl-C and Ctrl-Z act on the job, never
 on the shell. Finished background jobs are announced before the next prompt.
-Ctrl-D on an empty line exits, after a warning when this session's jobs still
-run. The prompt is ``$LLMSH_PROMPT`` (fields ``{jobs}``, ``{running}``,
-``{cwd}``, ``{status}``), by default ``llmsh{jobs}> ``.
+Ctrl-D on an empty line, or `exit`, leaves after a warning when this session's
+jobs still run (the same again leaves). The prompt is ``$LLMSH_PROMPT`` (fields
+``{jobs}``, ``{running}``, ``{cwd}``, ``{status}``), by default ``llmsh{jobs}> ``.
 """
 
 from __future__ import annotations
@@ -99,6 +99,18 @@ async def refresh_cache(shell: Shell, cache: CompletionCache) -> None:
         pass
 
 
+def warn_running_jobs(shell: Shell, again: str) -> bool:
+    """Say that this session's jobs still run (and how to leave anyway); False if none do."""
+    live = shell.jobs.live()
+    if not live:
+        return False
+    numbers = " ".join(f"%{job.number}" for job in live)
+    fate = "leave them to the daemon" if shell.handle.remote else "stop them"
+    shell.stderr.write(f"llmsh: there are running jobs ({numbers}); {again} to exit and {fate}\n")
+    shell.stderr.flush()
+    return True
+
+
 async def run_repl(
     debug: bool = False, connect: str | None = None, shell: Shell | None = None, **session_args: Any
 ) -> int:
@@ -111,7 +123,7 @@ async def run_repl(
     cache = shell.completion_cache = CompletionCache()
     session = make_session(shell, ThreadedHistory(SqliteHistory(store)), **session_args)
     shell.line_reader = lambda prompt: _ask(prompt, session_args)
-    warned = False
+    warned = ""  # what asked to exit last time the jobs warning was shown: "eof", "exit"
     status = 0
     shell.signals.install()
     try:
@@ -119,25 +131,19 @@ async def run_repl(
             shell.announce()
             await refresh_cache(shell, cache)
             default, shell.pending_input = shell.pending_input, ""
+            asked, warned = warned, ""
             try:
                 text = await session.prompt_async(
                     lambda: prompt_message(shell), handle_sigint=False, default=default
                 )
             except KeyboardInterrupt:
-                warned = False
                 continue
             except EOFError:
-                live = shell.jobs.live()
-                if live and not warned:
-                    numbers = " ".join(f"%{job.number}" for job in live)
-                    fate = "leave them to the daemon" if shell.handle.remote else "stop them"
-                    shell.stderr.write(f"llmsh: there are running jobs ({numbers}); "
-                                       f"press Ctrl-D again to exit and {fate}\n")  # fmt: skip
-                    warned = True
+                if asked != "eof" and warn_running_jobs(shell, "press Ctrl-D again"):
+                    warned = "eof"
                     continue
                 status = shell.state.last_status
                 break
-            warned = False
             if not text.strip():
                 continue
             try:
@@ -147,6 +153,10 @@ async def run_repl(
                     continue
                 status = await shell.run_source(text)
             except ShellExit as exc:
+                # `exit` (typed, or a proposal that was accepted) warns as Ctrl-D does.
+                if asked != "exit" and warn_running_jobs(shell, "type exit again"):
+                    warned = "exit"
+                    continue
                 status = exc.status
                 break
             except (ErrExit, Interrupted) as exc:

@@ -177,6 +177,9 @@ async def test_nl_translates_then_runs(bare: Shell, monkeypatch: pytest.MonkeyPa
     assert r.out == "translated\n" and "nl: echo translated" in r.err
     r = await sh(bare, "nl kill all")
     assert r.status == 1 and "without confirmation" in r.err
+    answers["stop it all"] = proposal("exit")  # not flagged: the shell reads the line itself
+    r = await sh(bare, "nl stop it all")
+    assert r.status == 1 and "not running 'exit' without confirmation" in r.err
     r = await sh(bare, "nl gibberish")
     assert r.status == 1 and "did you mean: ps --all" in r.err
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -60,5 +61,34 @@ async def test_restart_resume_and_the_ppid_column(tmp_path: Path) -> None:
         assert r.status == 1 and "has not finished" in r.err
         await kernel.kill(new_sleeper)
         assert (await kernel.get(sleeper)).state is JobState.INTERRUPTED
+    finally:
+        await kernel.close()
+
+
+async def slow_finetune(ctx: JobContext) -> int:
+    await asyncio.sleep(60)  # still training when the second resume comes
+    return 0
+
+
+async def test_second_resume_is_refused_naming_the_job(tmp_path: Path) -> None:
+    _, tune = await interrupted(tmp_path)
+    kernel = Kernel(config(tmp_path), kinds=kinds(JobKind("finetune", slow_finetune)))
+    await kernel.start()
+    try:
+        shell = make_shell(kernel)
+        r = await sh(shell, f"resume {tune}")
+        assert r.status == 0, r.err
+        first = int(r.out.split()[-1])
+        for verb in ("resume", "restart"):
+            r = await sh(shell, f"{verb} {tune}")
+            assert r.status == 1
+            assert f"job {tune} is already continued by job {first} (running)" in r.err
+            assert len(r.err.strip().splitlines()) == 1
+        children = [p for p in await kernel.list(include_finished=True) if p.parent == tune]
+        assert [p.pid for p in children] == [first]
+        await kernel.kill(first)  # a continuation that ended no longer blocks another
+        r = await sh(shell, f"resume {tune}")
+        assert r.status == 0 and f"job {tune} continues as" in r.out
+        await kernel.kill(int(r.out.split()[-1]))
     finally:
         await kernel.close()
