@@ -15,7 +15,7 @@ from llmsh.commands.spec import UsageError
 
 
 def ends_or_removes(registry: Registry, line: str) -> bool:
-    from llmsh.shell.parser import ParseError, parse
+    from llmsh.syntax.parser import ParseError, parse
 
     try:
         script = parse(line)

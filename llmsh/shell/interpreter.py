@@ -8,7 +8,6 @@ single command. User mistakes become one-line messages and exit statuses
 
 from __future__ import annotations
 
-import asyncio
 import io
 import shutil
 from collections.abc import Iterator
@@ -224,9 +223,7 @@ class Interpreter:
                 return 1
             return ctx.error(f"internal error: {type(exc).__name__}: {exc} "
                              "(run llmsh --debug for the traceback)")  # fmt: skip
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            raise
-        except BaseException as exc:  # noqa: BLE001 - a (plugin's) command calling sys.exit()
+        except SystemExit as exc:  # a (plugin's) command calling sys.exit() ends no shell
             return ctx.error(f"internal error: {type(exc).__name__}: {exc} "
                              "(run llmsh --debug for the traceback)")  # fmt: skip
 
