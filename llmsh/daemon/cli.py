@@ -104,7 +104,10 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
     listen = parse_hostport(opts.listen) if opts.listen else None
     if listen is not None and not token:
         raise ValueError(f"--listen needs --token (or ${TOKEN_ENV}) for clients to present")
-    log_file = Path(opts.log_file) if opts.log_file else paths.state_dir() / "daemon.log"
+    if opts.log_file:
+        log_file = Path(opts.log_file).expanduser().absolute()
+    else:  # llmsh's own state dir: made private; a log file elsewhere is the user's call
+        log_file = paths.private_dir(paths.state_dir()) / "daemon.log"
 
     def run(on_ready: Callable[[Daemon], None]) -> None:
         asyncio.run(
@@ -154,7 +157,7 @@ def _daemonise(run: Callable[[Callable[[Daemon], None]], None], log_file: Path) 
     try:
         os.chdir("/")
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        out = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        out = paths.private_opener(str(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)

@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from .. import paths
 from .control import JobKilled
 from .records import JobSpec, Progress
 
@@ -75,8 +76,10 @@ class JobContext:
             return
         with self._lock:
             if self._out is None:
+                path = self._output_dir / f"{self.pid}.log"
+                # 0600 whatever the umask: a job's output is its user's alone.
                 self._out = open(
-                    self._output_dir / f"{self.pid}.log", "a", encoding="utf-8", newline=""
+                    path, "a", encoding="utf-8", newline="", opener=paths.private_opener
                 )
             self._out.write(text)
             self._out.flush()
