@@ -74,4 +74,4 @@ def test_listen_needs_a_token(
     monkeypatch.delenv("LLMSH_KERNEL_TOKEN", raising=False)
     code = cli.main(["serve", "--socket", str(short_dir / "k.sock"), "--listen", ":0"])
     assert code == 1
-    assert "--listen needs --token" in capsys.readouterr().err
+    assert "--listen needs a token" in capsys.readouterr().err
