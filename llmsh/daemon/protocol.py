@@ -121,27 +121,44 @@ def _no_constant(name: str) -> Any:
     raise ValueError(name)  # NaN and Infinity are not JSON
 
 
+class _OutOfRange(ValueError):
+    """An integer literal beyond 64 bits (its text, shortened)."""
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise _OutOfRange(text if len(text) <= 24 else text[:21] + "...")
+    return value
+
+
+# Every integer the kernel keeps (pids, priorities, ids) fits SQLite's 64 bits; a larger
+# one would surface deep inside as OverflowError, so the decoder refuses it. Decoders
+# hold no state between calls: one of each is shared.
+_STRICT = json.JSONDecoder(parse_int=_int64, parse_constant=_no_constant)
+_LENIENT = json.JSONDecoder(parse_constant=_no_constant)  # for the id of a refused one
+
+
+def _decode(line: bytes) -> tuple[Any, str]:
+    """The message, and the first integer out of range in it ("" if none)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("message is not UTF-8") from None
+    try:
+        try:
+            return _STRICT.decode(text), ""
+        except _OutOfRange as exc:  # read it again, to answer with its request id
+            return _LENIENT.decode(text), str(exc)
+    except (ValueError, RecursionError):
+        raise ProtocolError("message is not valid JSON") from None
+
+
 def parse_request(line: bytes) -> Request:
     """Decode and check one request line; raises ProtocolError with a one-line reason."""
     if not line.strip():
         raise ProtocolError("empty message")
-    # Every integer the kernel keeps (pids, priorities, ids) fits SQLite's 64 bits; a
-    # larger one would surface deep inside as OverflowError, so it is refused here, once
-    # the request id is known so that the client's call gets its answer.
-    too_big: list[str] = []
-
-    def int64(text: str) -> int:
-        value = int(text)
-        if not INT_MIN <= value <= INT_MAX:
-            too_big.append(text)
-        return value
-
-    try:
-        data = json.loads(line.decode("utf-8"), parse_int=int64, parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise ProtocolError("message is not UTF-8") from None
-    except (ValueError, RecursionError):
-        raise ProtocolError("message is not valid JSON") from None
+    data, too_big = _decode(line)
     if not isinstance(data, dict):
         raise ProtocolError(f"message must be a JSON object, not {type(data).__name__}")
     raw_id = data.get("id")
@@ -154,8 +171,7 @@ def parse_request(line: bytes) -> Request:
     if rid is None:
         raise ProtocolError("request id must be a non-negative integer")
     if too_big:
-        number = too_big[0] if len(too_big[0]) <= 24 else too_big[0][:21] + "..."
-        raise ProtocolError(f"integer out of range: {number} (the limit is 64 bits)", rid)
+        raise ProtocolError(f"integer out of range: {too_big} (the limit is 64 bits)", rid)
     op = data.get("op")
     if not isinstance(op, str):
         raise ProtocolError("op must be a string", rid)

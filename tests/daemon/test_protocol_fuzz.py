@@ -158,9 +158,15 @@ def test_the_daemon_answers_whatever_it_is_sent(live: Live) -> None:
 
 
 def test_out_of_range_integers_are_refused_not_overflowed(live: Live) -> None:
-    """`kill 99999999999999999999` used to come back as `internal error: OverflowError`."""
-    for args in ('{"pid":99999999999999999999}', '{"pid":-9223372036854775809}'):
-        live.send(b'{"v":1,"id":5,"op":"kill","args":' + args.encode() + b"}")
+    """Integers beyond 64 bits are refused where a request is read, wherever they sit in it,
+    with the request's id (never an `internal error: OverflowError` from deeper down)."""
+    nested = '{"spec":{"kind":"sleep","args":{"seconds":100000000000000000000000000000}}}'
+    for op, args in [
+        ("kill", '{"pid":99999999999999999999}'),
+        ("kill", '{"pid":-9223372036854775809}'),
+        ("submit", nested),
+    ]:
+        live.send(b'{"v":1,"id":5,"op":"%s","args":%s}' % (op.encode(), args.encode()))
         reply = live.reply()
         assert reply["id"] == 5 and reply["ok"] is False
         assert reply["error"].startswith("integer out of range: ")
