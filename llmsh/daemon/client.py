@@ -69,7 +69,9 @@ async def _open(address: str, timeout: float) -> tuple[asyncio.StreamReader, asy
                 f"the kernel daemon at {address} belongs to uid {owner}: "
                 "only its own user may connect"
             ) from None
-        why = "permission denied"
+        raise DaemonUnavailable(
+            f"permission denied: cannot open the kernel daemon at {address}"
+        ) from None
     except (asyncio.TimeoutError, TimeoutError):
         why = "it did not answer"
     except (OSError, ValueError) as exc:
