@@ -25,7 +25,7 @@ from .. import paths
 from ..kernel import KernelError
 
 SOCKET_NAME = "kernel.sock"
-TOKEN_ENV = "LLMSH_KERNEL_TOKEN"
+TOKEN_ENV = "LLMSH_TOKEN"  # one token for every TCP listener (JSON lines, HTTP)
 TOKEN_ON_ARGV = (
     "--token would show the token to every user (ps); put it in a file only you can "
     f"read (chmod 600 FILE) and pass --token-file FILE, or set ${TOKEN_ENV}"

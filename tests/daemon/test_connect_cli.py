@@ -73,7 +73,7 @@ def test_a_shell_over_tcp(short_dir: Path, daemon_process: DaemonProcess) -> Non
     daemon_process.start("--listen", "127.0.0.1:0", "--token-file", str(token))
     status = kernel_cmd(short_dir, "status", "--socket", str(daemon_process.socket))
     listen = next(line for line in status.stdout.splitlines() if "tcp " in line).split()[-1]
-    env = {"LLMSH_KERNEL_TOKEN": "tcp-secret", "LLMSH_HOME": str(short_dir)}
+    env = {"LLMSH_TOKEN": "tcp-secret", "LLMSH_HOME": str(short_dir)}
     result = llmsh("--connect", f"tcp://{listen}", "-c", "sleep 0; !echo hi", env=env)
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().endswith(
