@@ -14,7 +14,6 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from .. import paths
 from .control import JobKilled
 from .records import JobSpec, Progress
 
@@ -76,6 +75,8 @@ class JobContext:
             return
         with self._lock:
             if self._out is None:
+                from .. import paths
+
                 path = self._output_dir / f"{self.pid}.log"
                 # 0600 whatever the umask: a job's output is its user's alone.
                 self._out = open(

@@ -22,7 +22,6 @@ from typing import Any
 
 import psutil
 
-from .. import paths
 from .errors import KernelError
 from .records import FINISHED, JobState, Process, Progress
 from .writer import Writer, WriterGone, connect, frame, retry_locked
@@ -155,6 +154,8 @@ def _proc_started(os_pid: int) -> float:
 
 class JobStore:
     def __init__(self, path: Path) -> None:
+        from .. import paths
+
         self.path = path
         paths.private_file(paths.private_dir(path.parent) / path.name)  # -wal/-shm inherit it
         self.output_dir = paths.private_dir(path.parent / "jobs")

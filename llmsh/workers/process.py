@@ -21,7 +21,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from llmsh import paths
 from llmsh.workers.channel import Channel, ChannelClosed, channel_pair
 from llmsh.workers.messages import (
     Batch,
@@ -136,6 +135,8 @@ class WorkerProcess:
 
     def spawn(self) -> None:
         """Start the process (called on the manager's long-lived spawner thread)."""
+        from llmsh import paths
+
         channel, child = channel_pair()
         try:
             paths.private_dir(self.log.parent)
