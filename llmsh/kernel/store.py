@@ -154,9 +154,9 @@ def _proc_started(os_pid: int) -> float:
 
 class JobStore:
     def __init__(self, path: Path) -> None:
+        self.path = path
         from .. import paths
 
-        self.path = path
         paths.private_file(paths.private_dir(path.parent) / path.name)  # -wal/-shm inherit it
         self.output_dir = paths.private_dir(path.parent / "jobs")
         self._read = connect(path)
