@@ -7,7 +7,7 @@
     llmsh kernel ...               the kernel daemon's own commands
 
 Options: --debug (tracebacks for internal errors), --safe (load no plugins),
---connect [PATH] (use a kernel daemon; also $LLMSH_KERNEL).
+--connect [PATH | tcp://HOST:PORT] (use a kernel daemon; also $LLMSH_KERNEL).
 
 Start-up matters: this module imports no kernel, prompt_toolkit, rich, torch or
 textual; each is imported when first needed.
@@ -20,10 +20,11 @@ import sys
 from dataclasses import dataclass, field
 
 USAGE = (
-    "usage: llmsh [--version] [--debug] [--safe] [--connect [PATH]] "
+    "usage: llmsh [--version] [--debug] [--safe] [--connect [PATH | tcp://HOST:PORT]] "
     "[-c COMMANDS [ARGS...] | FILE [ARGS...] | top | nl ... | models ... | kernel ...]"
 )
 SUBCOMMANDS = ("top", "nl", "models")
+TCP_PREFIX = "tcp://"
 
 
 @dataclass
@@ -58,6 +59,7 @@ def parse_cli(argv: list[str]) -> Options:
                     argv[index]):  # fmt: skip
                 opts.connect = argv[index]
                 index += 1
+            _check_tcp(opts.connect)
         elif word == "-c":
             if index >= len(argv):
                 raise CliError("-c needs an argument")
@@ -88,7 +90,18 @@ def _is_socket_arg(word: str) -> bool:
     """``--connect PATH``: the next word is the daemon's socket, not a script or command."""
     if word.startswith("-") or word in SUBCOMMANDS or word == "kernel":
         return False
+    if word.startswith(TCP_PREFIX):
+        return True
     return word.endswith(".sock") or (os.path.exists(word) and not os.path.isfile(word))
+
+
+def _check_tcp(target: str) -> None:
+    """``tcp://HOST:PORT`` in one word: ``tcp://HOST PORT`` must not run PORT as a script."""
+    if not target.startswith(TCP_PREFIX):
+        return
+    port = target[len(TCP_PREFIX) :].rpartition(":")[2]
+    if not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        raise CliError(f"--connect {target}: write the address as tcp://HOST:PORT (no spaces)")
 
 
 def run(argv: list[str]) -> int:

@@ -21,8 +21,9 @@ from typing import Any
 from .. import paths
 from ..kernel import Kernel, KernelError
 from .channel import DaemonUnavailable
-from .client import TOKEN_ENV, connect, default_address
-from .security import default_socket, parse_hostport
+from .client import connect, default_address
+from .limits import DaemonLimits
+from .security import TOKEN_ENV, TOKEN_ON_ARGV, default_socket, parse_hostport, read_token_file
 from .server import Daemon, serve
 
 KernelFactory = Callable[[], Kernel]
@@ -30,16 +31,18 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmsh kernel", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="llmsh kernel", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    srv = sub.add_parser("serve", help="run the kernel as a daemon")
+    srv = sub.add_parser("serve", help="run the kernel as a daemon", allow_abbrev=False)
     srv.add_argument("--socket", help=f"Unix socket path (default {default_socket()})")
     srv.add_argument(
         "--listen",
         metavar="HOST:PORT",
-        help="also listen on TCP (loopback unless HOST says otherwise); needs --token",
+        help="also listen on TCP (loopback unless HOST says otherwise); needs --token-file",
     )
-    srv.add_argument("--token", help=f"token TCP clients must present (or ${TOKEN_ENV})")
+    _token_options(srv, f"file holding the token TCP clients must present (or ${TOKEN_ENV})")
     srv.add_argument("--foreground", action="store_true", help="do not daemonise")
     srv.add_argument(
         "--stop-timeout",
@@ -53,12 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         ("status", "show the daemon's pid, uptime, jobs and clients"),
         ("stop", "stop the daemon gracefully"),
     ):
-        cmd = sub.add_parser(name, help=text)
+        cmd = sub.add_parser(name, help=text, allow_abbrev=False)
         cmd.add_argument(
             "--socket",
             help="socket path or tcp://HOST:PORT (default $LLMSH_KERNEL, else the default socket)",
         )
-        cmd.add_argument("--token", help=f"token for a TCP daemon (or ${TOKEN_ENV})")
+        _token_options(cmd, f"file holding the token of a TCP daemon (or ${TOKEN_ENV})")
         if name == "status":
             cmd.add_argument("--json", action="store_true", help="print JSON")
         else:
@@ -70,6 +73,21 @@ def _parser() -> argparse.ArgumentParser:
                 help="seconds running jobs get to finish (default: the daemon's)",
             )
     return parser
+
+
+def _token_options(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--token-file", metavar="FILE", help=text + "; mode 0600")
+    # Accepted only to refuse it with the fix: argv is public (ps, /proc/PID/cmdline).
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+
+
+def _token(opts: argparse.Namespace) -> str | None:
+    """The token from --token-file or the environment, never from the command line."""
+    if opts.token is not None:
+        raise KernelError(TOKEN_ON_ARGV)
+    if opts.token_file:
+        return read_token_file(Path(opts.token_file).expanduser())
+    return os.environ.get(TOKEN_ENV) or None
 
 
 def main(argv: Sequence[str] | None = None, kernel_factory: KernelFactory | None = None) -> int:
@@ -100,11 +118,18 @@ def _plugin_kernel() -> Kernel:
 
 def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
     socket_path = Path(opts.socket).expanduser() if opts.socket else default_socket()
-    token = opts.token or os.environ.get(TOKEN_ENV)
+    token = _token(opts)
     listen = parse_hostport(opts.listen) if opts.listen else None
     if listen is not None and not token:
-        raise ValueError(f"--listen needs --token (or ${TOKEN_ENV}) for clients to present")
-    log_file = Path(opts.log_file) if opts.log_file else paths.state_dir() / "daemon.log"
+        raise ValueError(
+            f"--listen needs a token for clients to present: --token-file FILE (mode 0600) "
+            f"or ${TOKEN_ENV}"
+        )
+    if opts.log_file:
+        log_file = Path(opts.log_file).expanduser().absolute()
+    else:  # llmsh's own state dir: made private; a log file elsewhere is the user's call
+        log_file = paths.private_dir(paths.state_dir()) / "daemon.log"
+    limits = DaemonLimits.from_config(paths.config_section("daemon"))
 
     def run(on_ready: Callable[[Daemon], None]) -> None:
         asyncio.run(
@@ -114,6 +139,7 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
                 listen=listen,
                 token=token,
                 stop_timeout=opts.stop_timeout,
+                limits=limits,
                 on_ready=on_ready,
             )
         )
@@ -154,7 +180,7 @@ def _daemonise(run: Callable[[Callable[[Daemon], None]], None], log_file: Path) 
     try:
         os.chdir("/")
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        out = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        out = paths.private_opener(str(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -195,7 +221,7 @@ def _uptime(seconds: float) -> str:
 
 async def _status(opts: argparse.Namespace) -> int:
     try:
-        kernel = await connect(_address(opts), token=opts.token, client="llmsh kernel status")
+        kernel = await connect(_address(opts), token=_token(opts), client="llmsh kernel status")
     except DaemonUnavailable as exc:
         print(f"llmsh kernel: {exc}", file=sys.stderr)
         return 1
@@ -220,7 +246,7 @@ async def _status(opts: argparse.Namespace) -> int:
 
 async def _stop(opts: argparse.Namespace) -> int:
     try:
-        kernel = await connect(_address(opts), token=opts.token, client="llmsh kernel stop")
+        kernel = await connect(_address(opts), token=_token(opts), client="llmsh kernel stop")
     except DaemonUnavailable as exc:
         print(f"llmsh kernel: {exc}", file=sys.stderr)
         return 1

@@ -32,10 +32,8 @@ from ..kernel import (
     Subscription,
 )
 from .channel import Channel, DaemonUnavailable
-from .security import TCP_PREFIX, default_socket, parse_hostport
+from .security import TCP_PREFIX, TOKEN_ENV, default_socket, parse_hostport, socket_owner
 from .wire import capacity_from_json, plan_from_json, spec_to_json
-
-TOKEN_ENV = "LLMSH_KERNEL_TOKEN"
 
 
 def default_address() -> str:
@@ -44,10 +42,20 @@ def default_address() -> str:
     return env if env.startswith(TCP_PREFIX) else str(default_socket())
 
 
+def tcp_address(address: str) -> tuple[str, int]:
+    """HOST and PORT of `tcp://HOST:PORT`; DaemonUnavailable naming the mistake."""
+    try:
+        return parse_hostport(address[len(TCP_PREFIX) :])
+    except ValueError:
+        raise DaemonUnavailable(
+            f"bad kernel daemon address {address!r}: write tcp://HOST:PORT (no spaces)"
+        ) from None
+
+
 async def _open(address: str, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
         if address.startswith(TCP_PREFIX):
-            host, port = parse_hostport(address[len(TCP_PREFIX) :])
+            host, port = tcp_address(address)
             return await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         return await asyncio.wait_for(asyncio.open_unix_connection(address), timeout)
     except FileNotFoundError:
@@ -55,6 +63,12 @@ async def _open(address: str, timeout: float) -> tuple[asyncio.StreamReader, asy
     except ConnectionRefusedError:
         why = "nothing listens there"
     except PermissionError:
+        owner = socket_owner(address)
+        if owner is not None and owner != os.getuid():
+            raise DaemonUnavailable(
+                f"the kernel daemon at {address} belongs to uid {owner}: "
+                "only its own user may connect"
+            ) from None
         raise DaemonUnavailable(
             f"permission denied: cannot open the kernel daemon at {address}"
         ) from None

@@ -5,7 +5,12 @@ the connection-level ops (hello, subscribe, unsubscribe, cancel, stop), which ar
 in order as they are read: a `subscribe` sent before a `submit` sees all of the job's
 events. Everything sent goes through one queue per client and one writer task, so a
 slow client never blocks the kernel or other clients; one that falls `MAX_BACKLOG`
-messages behind is disconnected (and logged) rather than silently losing events.
+messages behind is disconnected (and logged) rather than silently losing events: what
+was queued for it is dropped and replaced by one error frame saying why, and it gets
+`SLOW_GRACE` seconds to read that before the connection is cut.
+
+A TCP peer must say hello within the daemon's `hello_timeout`, and may not start
+command jobs (`limits.COMMAND_KINDS`) unless the config allows it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..kernel import InvalidRequest, KernelError, Subscription
 from .handlers import HANDLERS, STARTS_WORK, sched_state
+from .limits import COMMAND_KINDS, PermissionDenied
 from .protocol import (
     MAX_MESSAGE,
     VERSION,
@@ -43,6 +49,7 @@ MAX_BACKLOG = 100_000  # messages queued for one client before it is dropped as 
 MAX_BACKLOG_BYTES = 256 << 20  # the same, in bytes
 MAX_IN_FLIGHT = 1024  # requests of one client running at once
 MAX_SUBSCRIPTIONS = 256
+SLOW_GRACE = 10.0  # seconds a dropped slow client has to read why before it is cut off
 INLINE_OPS = frozenset({"hello", "subscribe", "unsubscribe", "cancel", "stop"})
 
 
@@ -65,6 +72,7 @@ class Connection:
         self.tcp = tcp
         self.peer = peer
         self.greeted = False
+        self.on_hello: Callable[[], None] | None = None  # frees the daemon's pre-auth slot
         self.info: dict[str, Any] = {}
         self._lines = LineReader(reader, MAX_MESSAGE)
         self._writer = writer
@@ -77,7 +85,13 @@ class Connection:
     # -- reading ---------------------------------------------------------------------
 
     async def run(self) -> None:
-        writer = asyncio.get_running_loop().create_task(self._write_loop())
+        loop = asyncio.get_running_loop()
+        writer = loop.create_task(self._write_loop())
+        timer = (
+            loop.call_later(self.daemon.limits.hello_timeout, self._hello_late)
+            if self.tcp
+            else None
+        )
         try:
             while not self._closing:
                 try:
@@ -91,7 +105,16 @@ class Connection:
         except (ConnectionError, OSError):
             pass
         finally:
+            if timer is not None:
+                timer.cancel()
             await self._teardown(writer)
+
+    def _hello_late(self) -> None:
+        if not self.greeted and not self._closing:
+            timeout = self.daemon.limits.hello_timeout
+            log.warning("closing %s: no hello within %gs", self.peer, timeout)
+            self.send(error_reply(None, ProtocolError(f"no hello within {timeout:g}s: closing")))
+            self.close()
 
     def _handle(self, line: bytes) -> None:
         try:
@@ -131,6 +154,8 @@ class Connection:
         try:
             if self.daemon.stopping and req.op in STARTS_WORK:
                 raise KernelError("the kernel daemon is stopping")
+            if self.tcp and not self.daemon.limits.tcp_system_jobs:
+                await self._check_command_job(req)
             if req.op == "status":
                 result = await self.daemon.status()
             else:
@@ -146,6 +171,22 @@ class Connection:
         except Exception as exc:  # a bug must cost one request, never the connection
             log.exception("op %s from %s failed", req.op, self.peer)
             self.send(error_reply(req.id, exc))
+
+    async def _check_command_job(self, req: Request) -> None:
+        """Refuse a TCP client's request that would run a shell command."""
+        if req.op == "submit":
+            spec = req.args.get("spec")
+            kind = spec.get("kind") if isinstance(spec, dict) else None
+        elif req.op == "restart":
+            kind = (await self.kernel.get(arg(req.args, "pid", int))).kind
+        else:
+            return
+        if kind in COMMAND_KINDS:
+            log.warning("refused a %s job from %s (TCP)", kind, self.peer)
+            raise PermissionDenied(
+                f"permission denied: TCP clients may not run {kind} jobs (the daemon's "
+                "config.toml can allow it: [daemon] tcp_system_jobs = true)"
+            )
 
     # -- connection-level ops --------------------------------------------------------
 
@@ -193,6 +234,8 @@ class Connection:
             ):
                 raise TokenRefused("permission denied: wrong or missing token")
         self.greeted = True
+        if self.on_hello is not None:
+            self.on_hello()
         self.info = {
             "client": str(args.get("client", ""))[:80],
             "session": str(args.get("session", ""))[:80],
@@ -214,10 +257,22 @@ class Connection:
         self._out.put_nowait(data)
         self._queued_bytes += len(data)
         if self._out.qsize() > MAX_BACKLOG or self._queued_bytes > MAX_BACKLOG_BYTES:
-            log.warning(
-                "client %s is %d messages behind: disconnecting it", self.peer, self._out.qsize()
-            )
-            self.abort()
+            self._drop_slow()
+
+    def _drop_slow(self) -> None:
+        """Replace what is queued by one error frame saying why, then hang up."""
+        behind = self._out.qsize()
+        log.warning("client %s is %d messages behind: disconnecting it", self.peer, behind)
+        while not self._out.empty():
+            self._out.get_nowait()
+        self._queued_bytes = 0
+        why = KernelError(
+            f"disconnected: this client fell {behind} messages behind the kernel daemon "
+            "(it read too slowly)"
+        )
+        self._out.put_nowait(encode(error_reply(None, why)))
+        self.close()
+        asyncio.get_running_loop().call_later(SLOW_GRACE, self.abort)
 
     async def _forward(self, sid: int, sub: Subscription) -> None:
         head = b'{"v":%d,"sub":%d,"event":' % (VERSION, sid)

@@ -31,7 +31,10 @@ Events (daemon -> client), after ``{"op": "subscribe", "args": {"sub": 1,
 
 Records travel as ``Process.to_json``, ``DeviceSnapshot.to_json`` and the helpers in
 ``llmsh.daemon.wire``. Errors never end a connection, except a failed ``hello`` on TCP
-(bad token) and a peer of another user: both get an error reply, then a close.
+(bad token), no ``hello`` on TCP within the daemon's ``hello_timeout``, a peer of another
+user, and a client so slow that its backlog of events overflows: each gets one error
+message (``"id": null`` unless it answers a request), then a close. Integers anywhere
+in a request must fit in 64 bits, and NaN/Infinity are not JSON: both are refused.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from ..kernel.errors import KernelError, NoSuchJob
 VERSION = 1
 MAX_MESSAGE = 1 << 20  # bytes per client message
 MAX_REPLY = 256 << 20  # bytes per daemon message a client accepts
+INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1  # integers on the wire: SQLite's INTEGER
 
 OPS = frozenset(
     {
@@ -113,27 +117,61 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN and Infinity are not JSON
+
+
+class _OutOfRange(ValueError):
+    """An integer literal beyond 64 bits (its text, shortened)."""
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise _OutOfRange(text if len(text) <= 24 else text[:21] + "...")
+    return value
+
+
+# Every integer the kernel keeps (pids, priorities, ids) fits SQLite's 64 bits; a larger
+# one would surface deep inside as OverflowError, so the decoder refuses it. Decoders
+# hold no state between calls: one of each is shared.
+_STRICT = json.JSONDecoder(parse_int=_int64, parse_constant=_no_constant)
+_LENIENT = json.JSONDecoder(parse_constant=_no_constant)  # for the id of a refused one
+
+
+def _decode(line: bytes) -> tuple[Any, str]:
+    """The message, and the first integer out of range in it ("" if none)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("message is not UTF-8") from None
+    try:
+        try:
+            return _STRICT.decode(text), ""
+        except _OutOfRange as exc:  # read it again, to answer with its request id
+            return _LENIENT.decode(text), str(exc)
+    except (ValueError, RecursionError):
+        raise ProtocolError("message is not valid JSON") from None
+
+
 def parse_request(line: bytes) -> Request:
     """Decode and check one request line; raises ProtocolError with a one-line reason."""
     if not line.strip():
         raise ProtocolError("empty message")
-    try:
-        data = json.loads(line.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ProtocolError("message is not UTF-8") from None
-    except (ValueError, RecursionError):
-        raise ProtocolError("message is not valid JSON") from None
+    data, too_big = _decode(line)
     if not isinstance(data, dict):
         raise ProtocolError(f"message must be a JSON object, not {type(data).__name__}")
     raw_id = data.get("id")
     rid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
-    rid = rid if rid is not None and rid >= 0 else None
+    rid = rid if rid is not None and 0 <= rid <= INT_MAX else None
     if data.get("v") != VERSION:
         raise ProtocolError(
             f"unsupported protocol version {data.get('v')!r} (this daemon speaks {VERSION})", rid
         )
     if rid is None:
         raise ProtocolError("request id must be a non-negative integer")
+    if too_big:
+        raise ProtocolError(f"integer out of range: {too_big} (the limit is 64 bits)", rid)
     op = data.get("op")
     if not isinstance(op, str):
         raise ProtocolError("op must be a string", rid)

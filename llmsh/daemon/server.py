@@ -25,6 +25,7 @@ from typing import Any
 from ..kernel import Event, EventType, JobState, Kernel, KernelError, Subscription
 from .connection import Connection
 from .handlers import sched_state
+from .limits import DaemonLimits, PermissionDenied, PreAuthGate
 from .protocol import VERSION, encode, error_reply
 from .security import PidLock, bind_unix, peer_allowed, peer_credentials
 from .wire import event_to_json
@@ -33,6 +34,7 @@ log = logging.getLogger("llmsh.daemon")
 
 SCHED_INTERVAL = 0.05  # seconds: scheduler-state pushes are coalesced over this window
 EVENT_CACHE = 4096  # encoded events kept, so fan-out encodes each event once
+REFUSAL_LINGER = 2.0  # seconds a refused peer has to read its error before we close
 _MOVING = (JobState.LOADING, JobState.RUNNING)
 
 
@@ -45,14 +47,17 @@ class Daemon:
         listen: tuple[str, int] | None = None,
         token: str | None = None,
         stop_timeout: float = 10.0,
+        limits: DaemonLimits | None = None,
     ) -> None:
         if listen is not None and not token:
-            raise KernelError("a TCP listener needs a token (--token) that clients present")
+            raise KernelError("a TCP listener needs a token (--token-file) that clients present")
         self.kernel = kernel
         self.socket_path = Path(socket_path)
         self.listen = listen
         self.token = token
         self.stop_timeout = stop_timeout
+        self.limits = limits or DaemonLimits()
+        self.pre_auth = PreAuthGate(self.limits)
         self.clients: set[Connection] = set()
         self.stopping = False
         self.started_at = 0.0
@@ -162,17 +167,26 @@ class Daemon:
         peer = f"unix peer pid {creds[0]} uid {creds[1]}" if creds else "unix peer"
         if creds is not None and not peer_allowed(creds[1], os.getuid()):
             log.warning("refused %s: not this daemon's user", peer)
-            refusal = KernelError("permission denied: the kernel daemon serves only its own user")
-            writer.write(encode(error_reply(None, refusal)))
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.drain()
-            writer.close()
+            refusal = PermissionDenied(
+                f"permission denied: the kernel daemon at {self.socket_path} belongs to "
+                f"uid {os.getuid()}"
+            )
+            await _refuse_and_hang_up(reader, writer, refusal)
             return
         await self._serve(Connection(self, reader, writer, tcp=False, peer=peer))
 
     async def _on_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host, port = writer.get_extra_info("peername")[:2]
-        await self._serve(Connection(self, reader, writer, tcp=True, peer=f"tcp {host}:{port}"))
+        release = self.pre_auth.admit(str(host))
+        if release is None:  # too many waiting for hello: no task, no timer, no buffer
+            writer.transport.abort()
+            return
+        conn = Connection(self, reader, writer, tcp=True, peer=f"tcp {host}:{port}")
+        conn.on_hello = release
+        try:
+            await self._serve(conn)
+        finally:
+            release()
 
     async def _serve(self, conn: Connection) -> None:
         if self.stopping:
@@ -230,6 +244,28 @@ class Daemon:
         }
 
 
+async def _refuse_and_hang_up(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, refusal: KernelError
+) -> None:
+    """Send one error frame, then hang up so that the peer reads it.
+
+    Closing with the peer's `hello` still unread would reset the connection, and the
+    client could see ECONNRESET before the frame: so shut our side, read until the peer
+    closes (briefly), then close.
+    """
+
+    async def read_to_end() -> None:
+        while await reader.read(1 << 16):
+            pass
+
+    with contextlib.suppress(ConnectionError, OSError, asyncio.TimeoutError, TimeoutError):
+        writer.write(encode(error_reply(None, refusal)))
+        await writer.drain()
+        writer.write_eof()
+        await asyncio.wait_for(read_to_end(), REFUSAL_LINGER)
+    writer.close()
+
+
 async def serve(
     socket_path: Path | str,
     kernel: Kernel,
@@ -237,11 +273,19 @@ async def serve(
     listen: tuple[str, int] | None = None,
     token: str | None = None,
     stop_timeout: float = 10.0,
+    limits: DaemonLimits | None = None,
     handle_signals: bool = True,
     on_ready: Callable[[Daemon], None] | None = None,
 ) -> Daemon:
     """Serve `kernel` on a Unix socket (and a token-guarded TCP port) until stopped."""
-    daemon = Daemon(kernel, socket_path, listen=listen, token=token, stop_timeout=stop_timeout)
+    daemon = Daemon(
+        kernel,
+        socket_path,
+        listen=listen,
+        token=token,
+        stop_timeout=stop_timeout,
+        limits=limits,
+    )
     await daemon.start()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()

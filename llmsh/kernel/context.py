@@ -75,8 +75,12 @@ class JobContext:
             return
         with self._lock:
             if self._out is None:
+                from .. import paths
+
+                path = self._output_dir / f"{self.pid}.log"
+                # 0600 whatever the umask: a job's output is its user's alone.
                 self._out = open(
-                    self._output_dir / f"{self.pid}.log", "a", encoding="utf-8", newline=""
+                    path, "a", encoding="utf-8", newline="", opener=paths.private_opener
                 )
             self._out.write(text)
             self._out.flush()

@@ -155,9 +155,10 @@ def _proc_started(os_pid: int) -> float:
 class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.output_dir = path.parent / "jobs"
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        from .. import paths
+
+        paths.private_file(paths.private_dir(path.parent) / path.name)  # -wal/-shm inherit it
+        self.output_dir = paths.private_dir(path.parent / "jobs")
         self._read = connect(path)
         retry_locked(lambda: self._read.executescript(SCHEMA))
         self._next_pid = 0

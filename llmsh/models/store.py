@@ -149,7 +149,7 @@ class ModelStore:
     def staging(self, name: str) -> Iterator[Path]:
         """A temporary folder inside the store, removed whatever happens."""
         validate_name(name)
-        self.root.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(self.root)
         tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}-", dir=self.root))
         try:
             yield tmp
@@ -167,6 +167,7 @@ class ModelStore:
             manifest = build(tmp)
             manifest.name = name
             write_manifest(tmp, manifest)
+            paths.private_tree(tmp)  # copies keep their sources' modes
             final = self.root / name
             if final.exists():
                 # Swap: move the old folder aside first so the rename below is atomic.

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from llmsh import paths
+
 T = TypeVar("T")
 SCHEMA = """CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,7 +36,7 @@ class HistoryStore:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_file(paths.private_dir(self.path.parent) / self.path.name)
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None,
                                    check_same_thread=False)  # fmt: skip
             conn.execute("PRAGMA busy_timeout=10000")

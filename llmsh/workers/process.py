@@ -135,12 +135,14 @@ class WorkerProcess:
 
     def spawn(self) -> None:
         """Start the process (called on the manager's long-lived spawner thread)."""
+        from llmsh import paths
+
         channel, child = channel_pair()
         try:
-            self.log.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_dir(self.log.parent)
             if self.log.exists():  # keep the last worker's log: it may hold a crash
                 self.log.replace(self.log.with_name(self.log.name + ".1"))
-            with open(self.log, "ab") as log:
+            with open(self.log, "ab", opener=paths.private_opener) as log:
                 cmd = [sys.executable, "-m", "llmsh.workers.main", str(child.fileno())]
                 self._popen = subprocess.Popen(
                     [*cmd, str(os.getpid())], pass_fds=(child.fileno(),), env=self.env,

@@ -71,7 +71,7 @@ def test_serve_status_stop(home: Path) -> None:
 def test_listen_needs_a_token(
     capsys: pytest.CaptureFixture[str], short_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("LLMSH_KERNEL_TOKEN", raising=False)
+    monkeypatch.delenv("LLMSH_TOKEN", raising=False)
     code = cli.main(["serve", "--socket", str(short_dir / "k.sock"), "--listen", ":0"])
     assert code == 1
-    assert "--listen needs --token" in capsys.readouterr().err
+    assert "--listen needs a token" in capsys.readouterr().err

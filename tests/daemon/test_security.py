@@ -61,8 +61,11 @@ async def test_another_users_peer_is_refused(
 
     monkeypatch.setattr(server, "peer_allowed", refuse)
     with caplog.at_level(logging.WARNING, "llmsh.daemon"):
-        with pytest.raises(DaemonUnavailable, match="permission denied"):
+        with pytest.raises(DaemonUnavailable) as refused:
             await connect(daemon.socket_path)
+    message = str(refused.value)  # the daemon's reason, not ECONNRESET
+    assert f"the kernel daemon at {daemon.socket_path} belongs to uid {os.getuid()}" in message
+    assert "permission denied" in message
     assert seen == [(os.getuid(), os.getuid())]
     assert "not this daemon's user" in caplog.text
     monkeypatch.undo()
