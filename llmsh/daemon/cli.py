@@ -40,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
         help="also listen on TCP (loopback unless HOST says otherwise); needs --token",
     )
     srv.add_argument("--token", help=f"token TCP clients must present (or ${TOKEN_ENV})")
+    srv.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="also serve the OpenAI-compatible HTTP API (default: [http] listen in config.toml)",
+    )
+    srv.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="file (mode 0600) with the HTTP API's bearer token (or $LLMSH_TOKEN)",
+    )
     srv.add_argument("--foreground", action="store_true", help="do not daemonise")
     srv.add_argument(
         "--stop-timeout",
@@ -105,6 +115,9 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
     if listen is not None and not token:
         raise ValueError(f"--listen needs --token (or ${TOKEN_ENV}) for clients to present")
     log_file = Path(opts.log_file) if opts.log_file else paths.state_dir() / "daemon.log"
+    from ..http.settings import resolve_settings
+
+    http = resolve_settings(opts.http, opts.token_file)
 
     def run(on_ready: Callable[[Daemon], None]) -> None:
         asyncio.run(
@@ -115,6 +128,7 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
                 token=token,
                 stop_timeout=opts.stop_timeout,
                 on_ready=on_ready,
+                http=http,
             )
         )
 
@@ -127,6 +141,7 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
 
 def _started(daemon: Daemon) -> str:
     extra = f" and {daemon.tcp_address[0]}:{daemon.tcp_address[1]}" if daemon.tcp_address else ""
+    extra += f", HTTP API on {daemon.http_url}" if daemon.http_url else ""
     return f"kernel daemon started (pid {os.getpid()}) on {daemon.socket_path}{extra}"
 
 
@@ -213,6 +228,8 @@ async def _status(opts: argparse.Namespace) -> int:
         f"{' (stopping)' if info.get('stopping') else ''}"
     )
     print(f"socket: {info['socket']}" + (f", tcp {info['listen']}" if info.get("listen") else ""))
+    if info.get("http"):
+        print(f"http: {info['http']}")
     print(f"jobs: {counts}")
     print(f"clients: {info['clients']}")
     return 0

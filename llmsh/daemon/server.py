@@ -20,7 +20,7 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..kernel import Event, EventType, JobState, Kernel, KernelError, Subscription
 from .connection import Connection
@@ -28,6 +28,10 @@ from .handlers import sched_state
 from .protocol import VERSION, encode, error_reply
 from .security import PidLock, bind_unix, peer_allowed, peer_credentials
 from .wire import event_to_json
+
+if TYPE_CHECKING:
+    from ..http.server import HttpServer
+    from ..http.settings import HttpSettings
 
 log = logging.getLogger("llmsh.daemon")
 
@@ -45,6 +49,7 @@ class Daemon:
         listen: tuple[str, int] | None = None,
         token: str | None = None,
         stop_timeout: float = 10.0,
+        http: HttpSettings | None = None,
     ) -> None:
         if listen is not None and not token:
             raise KernelError("a TCP listener needs a token (--token) that clients present")
@@ -57,6 +62,8 @@ class Daemon:
         self.stopping = False
         self.started_at = 0.0
         self.tcp_address: tuple[str, int] | None = None
+        self.http = http
+        self.http_server: HttpServer | None = None
         self._lock = PidLock(self.socket_path)
         self._servers: list[asyncio.AbstractServer] = []
         self._stopped = asyncio.Event()
@@ -82,6 +89,10 @@ class Daemon:
                 tcp = await asyncio.start_server(self._on_tcp, *self.listen)
                 self._servers.append(tcp)
                 self.tcp_address = tcp.sockets[0].getsockname()[:2]
+            if self.http is not None:  # starlette and uvicorn load only when asked for
+                from ..http.server import HttpServer
+
+                self.http_server = await HttpServer(self.kernel, self.http).start()
         except BaseException:
             for server in self._servers:
                 server.close()
@@ -134,6 +145,8 @@ class Daemon:
             await self.kernel.close(
                 "the kernel daemon stopped before the job finished", grace=max(timeout, 0.0)
             )
+            if self.http_server is not None:  # after the kernel: streams end with their jobs
+                await self.http_server.stop()
             await asyncio.gather(*(c.finish() for c in list(self.clients)))
             deadline = time.monotonic() + 5.0
             while self.clients and time.monotonic() < deadline:
@@ -213,6 +226,11 @@ class Daemon:
         finally:
             sub.close()
 
+    @property
+    def http_url(self) -> str | None:
+        address = self.http_server.address if self.http_server else None
+        return f"http://{address[0]}:{address[1]}" if address else None
+
     async def status(self) -> dict[str, Any]:
         counts = collections.Counter(p.state.value for p in await self.kernel.list())
         listen = f"{self.tcp_address[0]}:{self.tcp_address[1]}" if self.tcp_address else None
@@ -224,6 +242,7 @@ class Daemon:
             "uptime": time.time() - self.started_at,
             "socket": str(self.socket_path),
             "listen": listen,
+            "http": self.http_url,
             "jobs": dict(counts),
             "clients": len(self.clients),
             "stopping": self.stopping,
@@ -239,9 +258,12 @@ async def serve(
     stop_timeout: float = 10.0,
     handle_signals: bool = True,
     on_ready: Callable[[Daemon], None] | None = None,
+    http: HttpSettings | None = None,
 ) -> Daemon:
-    """Serve `kernel` on a Unix socket (and a token-guarded TCP port) until stopped."""
-    daemon = Daemon(kernel, socket_path, listen=listen, token=token, stop_timeout=stop_timeout)
+    """Serve `kernel` on a Unix socket (and a token-guarded TCP port, and HTTP) until stopped."""
+    daemon = Daemon(
+        kernel, socket_path, listen=listen, token=token, stop_timeout=stop_timeout, http=http
+    )
     await daemon.start()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
