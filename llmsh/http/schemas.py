@@ -138,7 +138,7 @@ def _messages(body: dict[str, Any]) -> list[dict[str, str]]:
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise bad_request(f"message {i} must be an object", "messages")
-        role = ROLES.get(str(message.get("role")))
+        role = ROLES.get(str(message.get("role", "user")))  # as the chat job reads it
         if role is None:
             raise bad_request(
                 f"message {i} has unsupported role {message.get('role')!r}", "messages"

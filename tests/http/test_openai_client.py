@@ -70,7 +70,9 @@ def test_completion_streamed(served: LiveDaemon) -> None:
 @pytest.mark.parametrize("encoding", ["float", "base64"])
 def test_embeddings(served: LiveDaemon, encoding: str) -> None:
     reply = client(served).embeddings.create(
-        model=FAKE_EMBED, input=["abc", "hello"], encoding_format=encoding  # type: ignore[arg-type]
+        model=FAKE_EMBED,
+        input=["abc", "hello"],
+        encoding_format=encoding,  # type: ignore[arg-type]
     )
     vectors = [d.embedding for d in reply.data]
     if encoding == "base64":  # the client leaves base64 as it came
@@ -101,7 +103,10 @@ def test_async_client_streamed_and_not(served: LiveDaemon) -> None:
         whole, stream = await asyncio.gather(
             api.chat.completions.create(model=FAKE_CHAT, messages=messages, max_tokens=2),  # type: ignore[arg-type]
             api.chat.completions.create(
-                model=FAKE_CHAT, messages=messages, max_tokens=2, stream=True  # type: ignore[arg-type]
+                model=FAKE_CHAT,
+                messages=messages,
+                max_tokens=2,
+                stream=True,  # type: ignore[arg-type]
             ),
         )
         parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
