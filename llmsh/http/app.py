@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..commands.jobrun import JobStream
@@ -117,8 +117,7 @@ class Api:
         headers = self._headers(job)
         if req.stream:
             headers["Cache-Control"] = "no-cache"
-            body = sse.stream(job, req, self.reaper)
-            return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+            return sse.JobResponse(job, req, self.reaper, headers)
         try:
             text = await self._unless_gone(request, job, _collect(job))
         finally:

@@ -13,6 +13,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
 from ..commands.jobrun import JobStream
 from .jobs import Reaper, ended_error, finish_reason, pieces, usage
 from .schemas import GenerationRequest
@@ -61,34 +64,43 @@ class ChunkMaker:
         return {**self._base([]), "usage": counts}
 
 
-async def stream(
-    job: JobStream, request: GenerationRequest, reaper: Reaper
-) -> AsyncIterator[bytes]:
-    """The SSE body of a streamed request; leaves `job`'s context when it ends.
-
-    A client that hangs up cancels this generator (starlette watches the connection):
-    its job is then killed, so no model keeps generating for nobody."""
+async def stream(job: JobStream, request: GenerationRequest) -> AsyncIterator[bytes]:
+    """The SSE body of a streamed request, from the queue to [DONE] or the error event."""
     maker = ChunkMaker(request, job.proc.pid)
-    finished = False
-    try:
-        if request.kind == "chat":
-            yield event(maker.text("", first=True))
-        async for piece in pieces(job):
-            if piece.queued is not None:
-                yield comment(f"queued {piece.queued}")
-            else:
-                yield event(maker.text(piece.text))
-        finished = True
-        proc = job.proc
-        error = ended_error(proc)
-        if error is not None:
-            yield event(error.body())
-            return
-        yield event(maker.text("", finish_reason(proc)))
-        if request.include_usage:
-            yield event(maker.usage(usage(proc)))
-        yield DONE
-    finally:
-        if not finished and not job.proc.finished:
-            reaper.kill(job.proc.pid)
-        job.close()
+    if request.kind == "chat":
+        yield event(maker.text("", first=True))
+    async for piece in pieces(job):
+        if piece.queued is not None:
+            yield comment(f"queued {piece.queued}")
+        else:
+            yield event(maker.text(piece.text))
+    proc = job.proc
+    error = ended_error(proc)
+    if error is not None:
+        yield event(error.body())
+        return
+    yield event(maker.text("", finish_reason(proc)))
+    if request.include_usage:
+        yield event(maker.usage(usage(proc)))
+    yield DONE
+
+
+class JobResponse(StreamingResponse):
+    """A streamed job's response. However it ends - done, the client gone (starlette
+    cancels the response when the connection closes), or before its first byte - a job
+    that is still running is killed, so no model keeps generating for nobody."""
+
+    def __init__(
+        self, job: JobStream, request: GenerationRequest, reaper: Reaper, headers: dict[str, str]
+    ) -> None:
+        super().__init__(stream(job, request), media_type="text/event-stream", headers=headers)
+        self.job = job
+        self.reaper = reaper
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if not self.job.proc.finished:
+                self.reaper.kill(self.job.proc.pid)
+            self.job.close()
