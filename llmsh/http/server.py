@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Iterator
 
@@ -43,9 +44,8 @@ class HttpServer:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             sock = socket.create_server((host, port), family=family, reuse_port=False)
         except OSError as exc:
-            raise HttpConfigError(
-                f"cannot listen for HTTP on {host}:{port}: {exc.strerror or exc}"
-            ) from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise HttpConfigError(f"cannot listen for HTTP on {host}:{port}: {reason}") from None
         self.address = sock.getsockname()[:2]
         config = uvicorn.Config(
             self.app, log_level="warning", access_log=False, lifespan="off",

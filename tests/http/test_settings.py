@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,23 @@ def test_refuses_to_start_off_loopback_without_a_token(tmp_path: Path) -> None:
             "give --token-file FILE (mode 0600) or $LLMSH_TOKEN"
         ]
     finally:
+        subprocess.run(["rm", "-rf", str(home)], check=False)
+
+
+def test_a_busy_port_is_a_one_line_error() -> None:
+    home = Path("/tmp") / f"llmsh-hb-{os.getpid()}"
+    home.mkdir()
+    taken = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = taken.getsockname()[1]
+        proc = serve(home, "--http", f"127.0.0.1:{port}")
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert err.strip().splitlines() == [
+            f"llmsh kernel: cannot listen for HTTP on 127.0.0.1:{port}: Address already in use"
+        ]
+    finally:
+        taken.close()
         subprocess.run(["rm", "-rf", str(home)], check=False)
 
 
