@@ -24,7 +24,7 @@ from starlette.routing import Route
 from ..commands.jobrun import JobStream
 from ..errors import KernelError
 from ..kernel.api import KernelAPI
-from ..models.manifest import ModelKind
+from ..models.manifest import Manifest, ModelKind
 from ..models.store import ModelStore
 from . import metrics, sse
 from .errors import ApiError, from_kernel
@@ -69,22 +69,23 @@ class Api:
         text = await metrics.render(self.kernel, self.counts)
         return PlainTextResponse(text, media_type=metrics.CONTENT_TYPE)
 
-    def _model_row(self, name: str) -> dict[str, Any]:
+    @staticmethod
+    def _model_row(manifest: Manifest) -> dict[str, Any]:
         return {
-            "id": name,
+            "id": manifest.name,
             "object": "model",
-            "created": int(self.store.get(name).created),
+            "created": int(manifest.created),
             "owned_by": "llmsh",
         }
 
     async def models(self, request: Request) -> Response:
-        rows = [self._model_row(m.name) for m in self.store.list()]
+        rows = [self._model_row(m) for m in self.store.list()]
         return JSONResponse({"object": "list", "data": rows})
 
     async def model(self, request: Request) -> Response:
         name = str(request.path_params["name"])
         check_model(self.store, name, None)
-        return JSONResponse(self._model_row(name))
+        return JSONResponse(self._model_row(self.store.get(name)))
 
     async def chat(self, request: Request) -> Response:
         return await self._generation(request, chat_request)
