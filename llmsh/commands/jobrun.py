@@ -7,7 +7,7 @@ status. Nothing here imports the kernel until a job is actually run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from llmsh.commands.context import Context
@@ -16,7 +16,8 @@ from llmsh.commands.values import JobRef
 from llmsh.errors import UnknownKind
 
 if TYPE_CHECKING:
-    from llmsh.kernel import JobSpec, Process
+    from llmsh.kernel import Event, EventType, JobSpec, Process
+    from llmsh.kernel.api import KernelAPI, SubscriptionAPI
 
 INTERRUPTED = 130
 PROGRESS_KINDS = frozenset({"finetune", "eval", "load", "pull"})
@@ -30,43 +31,94 @@ def exit_status(proc: Process) -> int:
         "interrupted", "killed") else 1  # fmt: skip
 
 
+class JobStream:
+    """A job submitted and followed to its end: its OUTPUT events (and, if asked, STATE
+    and PROGRESS ones) in order, with `proc` kept current. Shared by shell commands and
+    the HTTP API. Subscribes before submitting, so no early event is missed."""
+
+    def __init__(self, kernel: KernelAPI, spec: JobSpec, types: Iterable[EventType]) -> None:
+        from llmsh.kernel import EventType
+
+        self.kernel = kernel
+        self.spec = spec
+        self.types = {EventType.OUTPUT, EventType.STATE, *types}
+        self._sub: SubscriptionAPI | None = None
+        self._proc: Process | None = None
+
+    @property
+    def proc(self) -> Process:
+        assert self._proc is not None, "the job is not submitted yet"
+        return self._proc
+
+    async def __aenter__(self) -> JobStream:
+        self._sub = self.kernel.subscribe(types=self.types)
+        try:
+            self._proc = await self.kernel.submit(self.spec)
+        except BaseException:
+            self._sub.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop following the job (it runs on); safe to call twice."""
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+
+    async def refresh(self) -> Process:
+        """The job's record read again from the kernel (after a quiet spell)."""
+        self._proc = await self.kernel.get(self.proc.pid)
+        return self._proc
+
+    async def events(self, timeout: float | None = None) -> AsyncIterator[Event | None]:
+        """The job's events until it finishes; None after `timeout` seconds without one."""
+        sub = self._sub
+        assert sub is not None
+        while not self.proc.finished:
+            event = await sub.get(timeout)
+            if event is None:
+                if timeout is None:
+                    return  # the subscription closed (the kernel went away)
+                yield None
+                continue
+            if event.pid != self.proc.pid:
+                continue
+            if event.process is not None:
+                self._proc = event.process
+            yield event
+
+
 async def run_job(ctx: Context, spec: JobSpec, progress: bool = False) -> int:
     """Submit ``spec`` and follow it to the end; the job's exit status."""
     from llmsh.kernel import EventType
 
     kernel = await ctx.kernel()
-    types = [EventType.OUTPUT, EventType.STATE] + ([EventType.PROGRESS] if progress else [])
-    sub = kernel.subscribe(types=types)
     bar = None
     try:
-        try:
-            proc = await kernel.submit(spec)
-        except UnknownKind:
-            raise not_available() from None
-        if ctx.job is not None:
-            ctx.job.add_pid(proc.pid)
-        if progress and ctx.streaming:
-            from llmsh.commands.progress import ProgressBar
+        async with JobStream(kernel, spec, [EventType.PROGRESS] if progress else []) as job:
+            if ctx.job is not None:
+                ctx.job.add_pid(job.proc.pid)
+            if progress and ctx.streaming:
+                from llmsh.commands.progress import ProgressBar
 
-            bar = ProgressBar.for_stream(ctx.err)
-        while not proc.finished:
-            event = await sub.get()
-            if event is None:
-                break
-            if event.pid != proc.pid:
-                continue
-            if event.type is EventType.OUTPUT:
-                if ctx.streaming:
-                    if bar is not None:
-                        bar.clear()
-                    ctx.write(event.text)
-                    ctx.out.flush()
-            elif event.process is not None:
-                proc = event.process
-                if bar is not None and ctx.streaming:
-                    bar.update(proc)
+                bar = ProgressBar.for_stream(ctx.err)
+            async for event in job.events():
+                assert event is not None
+                if event.type is EventType.OUTPUT:
+                    if ctx.streaming:
+                        if bar is not None:
+                            bar.clear()
+                        ctx.write(event.text)
+                        ctx.out.flush()
+                elif bar is not None and ctx.streaming:
+                    bar.update(job.proc)
+            proc = job.proc
+    except UnknownKind:
+        raise not_available() from None
     finally:
-        sub.close()
         if bar is not None:
             bar.close()
     return report(ctx, proc)

@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also listen on TCP (loopback unless HOST says otherwise); needs --token-file",
     )
     _token_options(srv, f"file holding the token TCP clients must present (or ${TOKEN_ENV})")
+    srv.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="also serve the OpenAI-compatible HTTP API (default: [http] listen in config.toml);"
+        " its token comes from --token-file or $LLMSH_TOKEN too",
+    )
     srv.add_argument("--foreground", action="store_true", help="do not daemonise")
     srv.add_argument(
         "--stop-timeout",
@@ -130,6 +136,9 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
     else:  # llmsh's own state dir: made private; a log file elsewhere is the user's call
         log_file = paths.private_dir(paths.state_dir()) / "daemon.log"
     limits = DaemonLimits.from_config(paths.config_section("daemon"))
+    from ..http.settings import resolve_settings
+
+    http = resolve_settings(opts.http, opts.token_file)
 
     def run(on_ready: Callable[[Daemon], None]) -> None:
         asyncio.run(
@@ -141,6 +150,7 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
                 stop_timeout=opts.stop_timeout,
                 limits=limits,
                 on_ready=on_ready,
+                http=http,
             )
         )
 
@@ -153,6 +163,7 @@ def _serve(opts: argparse.Namespace, factory: KernelFactory) -> int:
 
 def _started(daemon: Daemon) -> str:
     extra = f" and {daemon.tcp_address[0]}:{daemon.tcp_address[1]}" if daemon.tcp_address else ""
+    extra += f", HTTP API on {daemon.http_url}" if daemon.http_url else ""
     return f"kernel daemon started (pid {os.getpid()}) on {daemon.socket_path}{extra}"
 
 
@@ -239,6 +250,8 @@ async def _status(opts: argparse.Namespace) -> int:
         f"{' (stopping)' if info.get('stopping') else ''}"
     )
     print(f"socket: {info['socket']}" + (f", tcp {info['listen']}" if info.get("listen") else ""))
+    if info.get("http"):
+        print(f"http: {info['http']}")
     print(f"jobs: {counts}")
     print(f"clients: {info['clients']}")
     return 0

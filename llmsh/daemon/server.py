@@ -20,7 +20,7 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..kernel import Event, EventType, JobState, Kernel, KernelError, Subscription
 from .connection import Connection
@@ -29,6 +29,10 @@ from .limits import DaemonLimits, PermissionDenied, PreAuthGate
 from .protocol import VERSION, encode, error_reply
 from .security import PidLock, bind_unix, peer_allowed, peer_credentials
 from .wire import event_to_json
+
+if TYPE_CHECKING:
+    from ..http.server import HttpServer
+    from ..http.settings import HttpSettings
 
 log = logging.getLogger("llmsh.daemon")
 
@@ -48,6 +52,7 @@ class Daemon:
         token: str | None = None,
         stop_timeout: float = 10.0,
         limits: DaemonLimits | None = None,
+        http: HttpSettings | None = None,
     ) -> None:
         if listen is not None and not token:
             raise KernelError("a TCP listener needs a token (--token-file) that clients present")
@@ -62,6 +67,8 @@ class Daemon:
         self.stopping = False
         self.started_at = 0.0
         self.tcp_address: tuple[str, int] | None = None
+        self.http = http
+        self.http_server: HttpServer | None = None
         self._lock = PidLock(self.socket_path)
         self._servers: list[asyncio.AbstractServer] = []
         self._stopped = asyncio.Event()
@@ -87,6 +94,10 @@ class Daemon:
                 tcp = await asyncio.start_server(self._on_tcp, *self.listen)
                 self._servers.append(tcp)
                 self.tcp_address = tcp.sockets[0].getsockname()[:2]
+            if self.http is not None:  # starlette and uvicorn load only when asked for
+                from ..http.server import HttpServer
+
+                self.http_server = await HttpServer(self.kernel, self.http).start()
         except BaseException:
             for server in self._servers:
                 server.close()
@@ -139,6 +150,8 @@ class Daemon:
             await self.kernel.close(
                 "the kernel daemon stopped before the job finished", grace=max(timeout, 0.0)
             )
+            if self.http_server is not None:  # after the kernel: streams end with their jobs
+                await self.http_server.stop()
             await asyncio.gather(*(c.finish() for c in list(self.clients)))
             deadline = time.monotonic() + 5.0
             while self.clients and time.monotonic() < deadline:
@@ -227,6 +240,11 @@ class Daemon:
         finally:
             sub.close()
 
+    @property
+    def http_url(self) -> str | None:
+        address = self.http_server.address if self.http_server else None
+        return f"http://{address[0]}:{address[1]}" if address else None
+
     async def status(self) -> dict[str, Any]:
         counts = collections.Counter(p.state.value for p in await self.kernel.list())
         listen = f"{self.tcp_address[0]}:{self.tcp_address[1]}" if self.tcp_address else None
@@ -238,6 +256,7 @@ class Daemon:
             "uptime": time.time() - self.started_at,
             "socket": str(self.socket_path),
             "listen": listen,
+            "http": self.http_url,
             "jobs": dict(counts),
             "clients": len(self.clients),
             "stopping": self.stopping,
@@ -276,8 +295,9 @@ async def serve(
     limits: DaemonLimits | None = None,
     handle_signals: bool = True,
     on_ready: Callable[[Daemon], None] | None = None,
+    http: HttpSettings | None = None,
 ) -> Daemon:
-    """Serve `kernel` on a Unix socket (and a token-guarded TCP port) until stopped."""
+    """Serve `kernel` on a Unix socket (and a token-guarded TCP port, and HTTP) until stopped."""
     daemon = Daemon(
         kernel,
         socket_path,
@@ -285,6 +305,7 @@ async def serve(
         token=token,
         stop_timeout=stop_timeout,
         limits=limits,
+        http=http,
     )
     await daemon.start()
     loop = asyncio.get_running_loop()
