@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmsh.engine.registry import ModelRuntime, open_model
+from llmsh.engine.registry import ModelRuntime, open_resolved
 from llmsh.engine.session import stop_strings, stream_text
 from llmsh.engine.torch_backend import torch_runtime
 from llmsh.kernel.control import JobControl
 from llmsh.models.errors import ModelError
-from llmsh.models.estimate import estimate_job
-from llmsh.models.jobs import default_model
 from llmsh.models.loader import LoadedModel
 from llmsh.models.manifest import ModelKind
 from llmsh.models.pool import ModelPool
+from llmsh.models.resolve import resolved
 from llmsh.models.runtime import job_device, oom_guard
 from llmsh.models.sampling import SamplingParams
 
@@ -77,11 +76,14 @@ def _run(kind: str, args: dict[str, Any], ctl: JobControl, pool: ModelPool,
          messages: list[Message], chat: bool) -> int:  # fmt: skip
     params = SamplingParams.from_args(args)
     stop = stop_strings(args.get("stop"))
-    name = str(args.get("model") or default_model(kind))
+    res = resolved(kind, args)  # decided at submit: nothing is chosen or estimated again
     device = job_device(args, ctl)
-    backend = args.get("backend")
-    with oom_guard(device), open_model(name, device, pool, backend and str(backend)) as runtime:
-        ctl.set_memory(estimate_job(kind, {**args, "model": name}).total)
+    backend = res.backend_for(device)
+    with (
+        oom_guard(device),
+        open_resolved(res.model, device, pool, backend, need=res.resident) as runtime,
+    ):
+        ctl.set_memory(res.extra)  # the weights are the pool's, counted once
         reply(runtime, messages, params, ctl, chat, stop)
     return 0
 
