@@ -9,8 +9,10 @@ Either way all jobs of one process share one `ModelPool` (`shared_pool()`: the
 worker's own, or the kernel's) holding every backend's models, so jobs on the same
 model and device share its weights and decode loop, and `free`, `load` and `unload`
 see torch and llama.cpp models alike. Backend, shape and memory estimate are
-resolved once at submit, in a thread (`resolve_spec`), and carried in the job's args. torch is imported where the job runs, on first use,
-never when the kinds are registered. `pull` needs no device and no pool: it stays
+resolved once at submit, in a thread (`JobKind.resolve`, `models.resolve`), and
+carried in the job's args; a job reserves the model's weights only when they are not
+resident yet, and reports as its own memory only what it adds. torch is imported
+where the job runs, on first use, never when the kinds are registered. `pull` needs no device and no pool: it stays
 in a kernel thread in both modes.
 """
 
