@@ -26,9 +26,9 @@ $(STAMP): pyproject.toml Makefile $(addsuffix /pyproject.toml,$(PLUGINS))
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
 		CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		CMAKE_ARGS="-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'" $(BIN)/python -m pip wheel -q --no-cache-dir --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
-	$(BIN)/python -m pip install -q --find-links $(WHEELS) -e '.[dev,llama]'
+	$(BIN)/python -m pip install -q --find-links $(WHEELS) -e '.[dev,llama,http]'
 	$(BIN)/python -m pip install -q $(addprefix -e ,$(PLUGINS))
-	command -v tmux >/dev/null || (apt-get update -q && apt-get install -y -q tmux) || true
+	command -v tmux >/dev/null && command -v curl >/dev/null || (apt-get update -q && apt-get install -y -q tmux curl) || true
 	touch $(STAMP)
 
 install: $(STAMP)

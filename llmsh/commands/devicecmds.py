@@ -98,9 +98,10 @@ async def free(ctx: Context, args: Args) -> int:
                        render.fmt_bytes(j["memory"])] for j in jobs])  # fmt: skip
     if resident:
         ctx.line()
-        render.table(ctx, [Column("MODEL"), Column("DEVICE"), Column("MEMORY", "right"),
-                           Column("JOBS", "right"), Column("STATE")],
-                     [[m["name"], m["device"], render.fmt_bytes(m["nbytes"]), str(m["refs"]),
+        render.table(ctx, [Column("MODEL"), Column("BACKEND"), Column("DEVICE"),
+                           Column("MEMORY", "right"), Column("JOBS", "right"), Column("STATE")],
+                     [[m["name"], m.get("backend") or "torch", m["device"],
+                       render.fmt_bytes(m["nbytes"]), str(m["refs"]),
                        "loading" if m.get("loading") else "pinned" if m.get("pinned")
                        else f"idle {m.get('idle_seconds', 0):.0f}s"]
                       for m in resident])  # fmt: skip

@@ -13,15 +13,15 @@ It runs the F16 GGUF the store keeps beside a model pulled as GGUF (the same wei
 torch runs, see `llmsh.models.gguf_f16`). Optional: without `llama_cpp` installed,
 `registry.choose_backend` never picks it.
 The loaded model (weights, plus the Hugging Face tokenizer used for chat templates
-and text, whose ids match the GGUF vocabulary) is shared through its own `ModelPool`
-with the usual keep-alive; the context lives as long as the engine.
+and text, whose ids match the GGUF vocabulary) is an entry of the process's one
+`ModelPool` under the ``llama.cpp`` backend, so `free`, `unload`, keep-alive and
+eviction treat it like any other; the context lives as long as the model.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,9 +35,6 @@ from llmsh.engine.registry import ENGINES, LLAMA_CPP, ModelRuntime
 from llmsh.engine.request import Sequence
 from llmsh.models.errors import ModelError
 from llmsh.models.pool import ModelPool
-
-_POOL: ModelPool | None = None
-_LOCK = threading.Lock()
 
 
 def _lib() -> Any:
@@ -144,33 +141,6 @@ def load_llama(name: str, device: str = "cpu") -> Any:
     return LoadedModel(name, manifest, model, tokenizer, device, path.stat().st_size + kv_bytes)
 
 
-def llama_pool() -> ModelPool:
-    """Loaded GGUF models, shared and kept alive like the torch ones."""
-    global _POOL
-    with _LOCK:
-        if _POOL is None:
-            from llmsh.models.store import ModelStore
-
-            def estimate(name: str) -> int:
-                found = ModelStore().gguf_file(name)
-                return found.stat().st_size if found else 0
-
-            _POOL = ModelPool(loader=load_llama, estimate=estimate)
-            _POOL.start_reaper(5.0)
-        return _POOL
-
-
-def resident_llama_models() -> list[dict[str, Any]]:
-    """Rows for `free`/`top` (a resource report), without creating the pool."""
-    if _POOL is None:
-        return []
-    return [
-        {"name": r.name, "device": r.device, "nbytes": r.nbytes, "refs": r.refs,
-         "pinned": r.pinned, "idle_seconds": round(r.idle_seconds, 1), "backend": LLAMA_CPP}
-        for r in _POOL.snapshot()
-    ]  # fmt: skip
-
-
 class LlamaCppBackend:
     name = LLAMA_CPP
     device = "cpu"
@@ -253,8 +223,10 @@ class LlamaCppBackend:
 
 
 @contextmanager
-def open_llama(name: str, device: str, config: EngineConfig) -> Iterator[ModelRuntime]:
-    with llama_pool().use(name, "cpu") as lm:
+def open_llama(
+    name: str, device: str, pool: ModelPool, config: EngineConfig, need: int | None = None
+) -> Iterator[ModelRuntime]:
+    with pool.use(name, "cpu", LLAMA_CPP, need) as lm:
         model: LlamaModel = lm.model
 
         def make() -> LlamaCppBackend:

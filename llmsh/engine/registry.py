@@ -1,8 +1,10 @@
 """Backends by name, the choice of backend for a model, and one engine per model and device.
 
-A backend factory opens a model for generation: ``factory(name, device, pool, config)``
-is a context manager yielding a `ModelRuntime` (tokenizer, context length, end
-tokens and the shared `Engine`). Built-ins are ``torch`` and ``llama.cpp``;
+A backend factory opens a model for generation: ``factory(name, device, pool, config,
+need)`` is a context manager yielding a `ModelRuntime` (tokenizer, context length, end
+tokens and the shared `Engine`); it takes the loaded model from `pool` (one pool holds
+every backend's models, keyed by backend), `need` being the bytes loading it takes
+(None: the pool estimates). Built-ins are ``torch`` and ``llama.cpp``;
 plugins add theirs with the ``register_backends`` hook (``register(name, factory)``).
 
 Which backend runs a model: the job's ``backend`` argument, else the config file's
@@ -45,23 +47,25 @@ class ModelRuntime:
     engine: Engine
 
 
-Factory = Callable[[str, str, "ModelPool", EngineConfig], AbstractContextManager[ModelRuntime]]
+Factory = Callable[
+    [str, str, "ModelPool", EngineConfig, "int | None"], AbstractContextManager[ModelRuntime]
+]
 
 
 def _torch_factory(
-    name: str, device: str, pool: ModelPool, config: EngineConfig
+    name: str, device: str, pool: ModelPool, config: EngineConfig, need: int | None = None
 ) -> AbstractContextManager[ModelRuntime]:
     from llmsh.engine.torch_backend import open_torch
 
-    return open_torch(name, device, pool, config)
+    return open_torch(name, device, pool, config, need)
 
 
 def _llama_factory(
-    name: str, device: str, pool: ModelPool, config: EngineConfig
+    name: str, device: str, pool: ModelPool, config: EngineConfig, need: int | None = None
 ) -> AbstractContextManager[ModelRuntime]:
     from llmsh.engine.llamacpp import open_llama
 
-    return open_llama(name, device, config)
+    return open_llama(name, device, pool, config, need)
 
 
 _FACTORIES: dict[str, Factory] | None = None
@@ -93,7 +97,9 @@ def llama_cpp_installed() -> bool:
     return find_spec("llama_cpp") is not None
 
 
-def _configured(name: str) -> str:
+def configured_backend(name: str) -> str:
+    """The backend asked for `name` by config.toml, its manifest, its catalogue entry or
+    $LLMSH_BACKEND ("auto" when none does). Reads files: resolve it once per job."""
     from llmsh.models.catalogue import load_catalogue
     from llmsh.models.store import ModelStore
     from llmsh.paths import config_section
@@ -127,7 +133,7 @@ def llama_cpp_reason(name: str, device: str) -> str:
 
 def choose_backend(name: str, device: str, requested: str | None = None) -> str:
     """The backend that will run model `name` on `device`."""
-    choice = (requested or _configured(name)).strip().lower()
+    choice = (requested or configured_backend(name)).strip().lower()
     choice = _ALIASES.get(choice, choice)
     if choice == AUTO:
         return LLAMA_CPP if not llama_cpp_reason(name, device) else TORCH
@@ -191,4 +197,20 @@ def open_model(
 ) -> AbstractContextManager[ModelRuntime]:
     """Open `name` on `device` for one job with the chosen backend (see the module doc)."""
     chosen = choose_backend(name, device, backend)
-    return factories()[chosen](name, device, pool, config or EngineConfig.from_env())
+    return open_resolved(name, device, pool, chosen, config)
+
+
+def open_resolved(
+    name: str,
+    device: str,
+    pool: ModelPool,
+    backend: str,
+    config: EngineConfig | None = None,
+    need: int | None = None,
+) -> AbstractContextManager[ModelRuntime]:
+    """Open `name` with `backend` as already chosen at submit (`models.resolve`): nothing
+    is decided again. `need` is what loading it takes, if it is not resident."""
+    factory = factories().get(backend)
+    if factory is None:
+        raise ModelError(f"unknown backend {backend!r}; known: {', '.join(factories())}")
+    return factory(name, device, pool, config or EngineConfig.from_env(), need)

@@ -172,7 +172,7 @@ def torch_runtime(lm: LoadedModel, config: EngineConfig | None = None) -> Iterat
 
 @contextmanager
 def open_torch(
-    name: str, device: str, pool: ModelPool, config: EngineConfig
+    name: str, device: str, pool: ModelPool, config: EngineConfig, need: int | None = None
 ) -> Iterator[ModelRuntime]:
-    with pool.use(name, device) as lm, torch_runtime(lm, config) as runtime:
+    with pool.use(name, device, TORCH, need) as lm, torch_runtime(lm, config) as runtime:
         yield runtime

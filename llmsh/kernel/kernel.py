@@ -117,12 +117,14 @@ class Kernel(JobRunner):
 
     # -- the public API --------------------------------------------------------------
 
-    def _prepare(self, spec: JobSpec) -> tuple[JobKind, tuple[str, ...], int]:
+    async def _prepare(self, spec: JobSpec) -> tuple[JobKind, tuple[str, ...], int, JobSpec]:
         kind = self.kinds.validate(spec)
         if not -20 <= spec.priority <= 19:
             raise InvalidRequest(f"invalid priority {spec.priority}: must be -20..19")
         candidates = self._sched.candidates(spec.device, kind.devices)
         try:
+            if kind.resolve is not None:  # reads files: off the event loop, once per job
+                spec = await asyncio.to_thread(kind.resolve, spec)
             mem = int(kind.estimate(spec))
         except KernelError:
             raise
@@ -130,11 +132,11 @@ class Kernel(JobRunner):
             raise InvalidRequest(
                 str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
             ) from None
-        return kind, candidates, mem
+        return kind, candidates, mem, spec
 
     async def submit(self, spec: JobSpec) -> Process:
         """Queue a job. Raises KernelError for requests refused outright."""
-        kind, candidates, mem = self._prepare(spec)
+        kind, candidates, mem, spec = await self._prepare(spec)
         sched, procs = self._sched, self._procs  # once: they are checked properties
         if len(sched) >= self.config.max_queue:
             raise QueueFull(
@@ -201,7 +203,7 @@ class Kernel(JobRunner):
         return await self.submit(spec)
 
     async def explain(self, spec: JobSpec) -> Plan:
-        kind, candidates, mem = self._prepare(spec)
+        kind, candidates, mem, spec = await self._prepare(spec)
         try:
             self._sched.admit(mem, kind.slots, candidates)
         except PlacementError as exc:

@@ -16,6 +16,7 @@ from .records import JobSpec, JobState
 Runner = Callable[[JobContext], Awaitable[int] | int]
 Outcome = tuple[JobState, int | None, str]  # final state, exit status, reason
 Estimator = Callable[[JobSpec], int]
+Resolver = Callable[[JobSpec], JobSpec]
 Validator = Callable[[dict[str, Any]], None]
 
 
@@ -31,13 +32,16 @@ class JobKind:
     success) or raises JobFailed. A `run` that is a plain function is called inline
     when the job starts (no task, no turn of the loop), so it must return at once.
     `estimate` gives the bytes the job will hold on its device, used for placement
-    before the job starts. `loads_model` jobs start in the `loading` state until the
-    context's `mark_running()`.
+    before the job starts. `resolve`, if any, runs once at submit in a thread (it may
+    read files) and returns the spec with what it decided added to its args, which
+    `estimate` and the job then read instead of deciding again. `loads_model` jobs
+    start in the `loading` state until the context's `mark_running()`.
     """
 
     name: str
     run: Runner
     estimate: Estimator = no_memory
+    resolve: Resolver | None = None
     devices: tuple[str, ...] = ("cpu",)
     slots: int = 1
     loads_model: bool = False

@@ -18,11 +18,11 @@ import torch
 
 from llmsh.kernel.control import JobControl
 from llmsh.models.errors import ModelError
-from llmsh.models.estimate import estimate_job
 from llmsh.models.jobs import default_model
 from llmsh.models.loader import LoadedModel
 from llmsh.models.manifest import ModelKind
 from llmsh.models.pool import ModelPool
+from llmsh.models.resolve import resolved
 from llmsh.models.runtime import job_device, oom_guard
 
 BATCH = 32
@@ -80,8 +80,9 @@ def run_embed(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
     texts = _texts(args)
     name, device = _model_and_device("embed", args, ctl)
     start = time.perf_counter()
-    with oom_guard(device), pool.use(name, device) as lm:
-        ctl.set_memory(estimate_job("embed", {**args, "model": name}).total)
+    res = resolved("embed", args)
+    with oom_guard(device), pool.use(name, device, need=res.resident) as lm:
+        ctl.set_memory(res.extra)  # the weights are the pool's, counted once
         vectors = embed_texts(lm, texts, ctl)
     elapsed = time.perf_counter() - start
     ctl.progress(len(texts), len(texts), "text", rate=len(texts) / elapsed if elapsed else None)
@@ -137,8 +138,9 @@ def run_classify(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
         raise ModelError("classify needs a text")
     labels = _labels(args)
     name, device = _model_and_device("classify", args, ctl)
-    with oom_guard(device), pool.use(name, device) as lm:
-        ctl.set_memory(estimate_job("classify", {**args, "model": name}).total)
+    res = resolved("classify", args)
+    with oom_guard(device), pool.use(name, device, need=res.resident) as lm:
+        ctl.set_memory(res.extra)  # the weights are the pool's, counted once
         ranked = classify_scores(
             lm, text, labels, str(args.get("template") or DEFAULT_TEMPLATE), ctl
         )

@@ -193,16 +193,22 @@ def _tokens_of(text: Any) -> int:
 
 
 def estimate_job(
-    kind: str, args: dict[str, Any], store: ModelStore | None = None
+    kind: str,
+    args: dict[str, Any],
+    store: ModelStore | None = None,
+    shape: ModelShape | None = None,
+    backend: str | None = None,
 ) -> MemoryEstimate:
     """Memory a job of `kind` (generate, chat, embed, classify, finetune, eval) will need.
 
     `args` are the job's JSON arguments; the model defaults as in `jobs.DEFAULT_MODELS`.
+    `shape` and `backend`, when the caller has resolved them (`resolve`), are not
+    looked up again.
     """
     from llmsh.models.jobs import default_model
 
     name = str(args.get("model") or default_model(kind))
-    shape = model_shape(name, store)
+    shape = shape or model_shape(name, store)
     dtype = str(args.get("dtype") or "float32")
     if kind == "finetune":
         rank = int(args.get("rank", 8))
@@ -219,7 +225,7 @@ def estimate_job(
         )
         longest = max(_tokens_of(t) for t in texts)
         return estimate_inference(shape, min(longest, 512), max(batch, 1), dtype)
-    if _runs_on_llama_cpp(name, args):
+    if backend == "llama.cpp" or (backend is None and _runs_on_llama_cpp(name, args)):
         return estimate_llama_cpp(shape, ModelStore() if store is None else store, name)
     messages = args.get("messages") or [{"content": args.get("prompt", "")}]
     prompt = sum(_tokens_of(m.get("content")) for m in messages if isinstance(m, dict)) + 32

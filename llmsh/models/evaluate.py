@@ -11,10 +11,10 @@ import torch
 from llmsh.kernel.control import JobControl
 from llmsh.models.data import read_examples
 from llmsh.models.errors import ModelError
-from llmsh.models.estimate import estimate_job
 from llmsh.models.jobs import default_model
 from llmsh.models.manifest import ModelKind
 from llmsh.models.pool import ModelPool
+from llmsh.models.resolve import resolved
 from llmsh.models.runtime import job_device, oom_guard
 
 
@@ -31,10 +31,11 @@ def run_eval(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
     name = str(args.get("model") or default_model("eval"))
     size = int(args.get("max_length", 512))
     device = job_device(args, ctl)
-    with oom_guard(device), pool.use(name, device) as lm, torch.inference_mode():
+    res = resolved("eval", args)
+    with oom_guard(device), pool.use(name, device, need=res.resident) as lm, torch.inference_mode():
         if lm.kind is not ModelKind.GENERATE:
             raise ModelError(f"eval needs a text-generation model; {name!r} is {lm.kind.value}")
-        ctl.set_memory(estimate_job("eval", {**args, "model": name}).total)
+        ctl.set_memory(res.extra)  # the weights are the pool's, counted once
         eos = lm.tokenizer.eos_token_id
         ids: list[int] = []
         for example in examples:

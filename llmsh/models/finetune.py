@@ -34,11 +34,12 @@ from llmsh.models.checkpoint import (
 )  # fmt: skip
 from llmsh.models.data import Example, read_examples
 from llmsh.models.errors import ModelError
-from llmsh.models.estimate import LORA_TARGETS, estimate_job
+from llmsh.models.estimate import LORA_TARGETS
 from llmsh.models.jobs import default_model
 from llmsh.models.loader import load_model
 from llmsh.models.manifest import Manifest, ModelFormat, ModelKind
 from llmsh.models.pool import ModelPool
+from llmsh.models.resolve import resolved
 from llmsh.models.runtime import job_device, oom_guard
 from llmsh.models.store import ModelStore, dir_size, validate_name
 
@@ -183,7 +184,7 @@ def run_finetune(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
     examples = read_examples(conf.data)
     total = conf.steps or conf.epochs * len(examples)
     device = job_device(args, ctl)
-    need = estimate_job("finetune", asdict(conf)).total
+    need = resolved("finetune", args).extra  # a resumed run's own settings: resolved anew
     pool.make_room(device, need)
     ctl.set_memory(need)
     state = state or TrainerState(run=conf.out, args=asdict(conf))

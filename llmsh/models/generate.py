@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmsh.engine.registry import ModelRuntime, open_model
+from llmsh.engine.registry import ModelRuntime, open_resolved
 from llmsh.engine.session import stop_strings, stream_text
-from llmsh.engine.torch_backend import torch_runtime
 from llmsh.kernel.control import JobControl
 from llmsh.models.errors import ModelError
-from llmsh.models.estimate import estimate_job
-from llmsh.models.jobs import default_model
-from llmsh.models.loader import LoadedModel
 from llmsh.models.manifest import ModelKind
 from llmsh.models.pool import ModelPool
+from llmsh.models.resolve import resolved
 from llmsh.models.runtime import job_device, oom_guard
 from llmsh.models.sampling import SamplingParams
 from llmsh.models.sampling_defaults import with_defaults
@@ -65,24 +62,18 @@ def reply(
     return stream_text(runtime, ids, params, ctl, stop)
 
 
-def stream_reply(
-    lm: LoadedModel, messages: list[Message], params: SamplingParams, ctl: JobControl,
-    chat: bool = True,
-) -> str:  # fmt: skip
-    """Generate a reply with a model already loaded (torch), batched with other jobs on it."""
-    with torch_runtime(lm) as runtime:
-        return reply(runtime, messages, params, ctl, chat)
-
-
 def _run(kind: str, args: dict[str, Any], ctl: JobControl, pool: ModelPool,
          messages: list[Message], chat: bool) -> int:  # fmt: skip
-    name = str(args.get("model") or default_model(kind))
-    params = SamplingParams.from_args(with_defaults(name, args))
+    res = resolved(kind, args)  # decided at submit: nothing is chosen or estimated again
+    params = SamplingParams.from_args(with_defaults(res.model, args))
     stop = stop_strings(args.get("stop"))
     device = job_device(args, ctl)
-    backend = args.get("backend")
-    with oom_guard(device), open_model(name, device, pool, backend and str(backend)) as runtime:
-        ctl.set_memory(estimate_job(kind, {**args, "model": name}).total)
+    backend = res.backend_for(device)
+    with (
+        oom_guard(device),
+        open_resolved(res.model, device, pool, backend, need=res.resident) as runtime,
+    ):
+        ctl.set_memory(res.extra)  # the weights are the pool's, counted once
         reply(runtime, messages, params, ctl, chat, stop)
     return 0
 

@@ -6,15 +6,21 @@ mode (the default) each job goes to the model worker process for its model and
 device (`llmsh.workers`), so a segfault in torch or llama.cpp fails that worker's
 jobs, not the kernel. In ``thread`` mode it runs in a thread of the kernel process.
 Either way all jobs of one process share one `ModelPool` (`shared_pool()`: the
-worker's own, or the kernel's), so jobs on the same model and device share its
-weights and decode loop. torch is imported where the job runs, on first use,
-never when the kinds are registered. `pull` needs no device and no pool: it stays
+worker's own, or the kernel's) holding every backend's models, so jobs on the same
+model and device share its weights and decode loop, and `free`, `load` and `unload`
+see torch and llama.cpp models alike. Backend, shape and memory estimate are
+resolved once at submit, in a thread (`JobKind.resolve`, `models.resolve`), and
+carried in the job's args; a job reserves the model's weights only when they are not
+resident yet, and reports as its own memory only what it adds. torch is imported
+where the job runs, on first use, never when the kinds are registered. `pull` needs no device and no pool: it stays
 in a kernel thread in both modes.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from importlib import import_module
 from typing import Any
 
@@ -24,6 +30,7 @@ from llmsh.kernel.kinds import Estimator, JobKind, Runner
 from llmsh.kernel.records import JobSpec
 from llmsh.models.jobs import DEFAULT_MODELS, default_model
 from llmsh.models.pool import ModelPool
+from llmsh.models.resolve import ARG, ResolvedModel, device_type, resolve_model
 
 _POOL: ModelPool | None = None
 _POOL_LOCK = threading.Lock()
@@ -31,7 +38,10 @@ REAP_INTERVAL = 5.0
 
 
 def shared_pool() -> ModelPool:
-    """The process's model pool, with its keep-alive reaper running."""
+    """The process's model pool, with its keep-alive reaper running.
+
+    The one access point to it: every backend's models live there (the kinds are
+    registered by a plugin hook that has no runtime object to hang the pool on)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
@@ -45,13 +55,49 @@ def existing_pool() -> ModelPool | None:
     return _POOL
 
 
-def _estimate(kind: str) -> Estimator:
-    def estimate(spec: JobSpec) -> int:
-        from llmsh.models.estimate import estimate_job
+def _resolver(kind: str) -> Callable[[JobSpec], JobSpec]:
+    """`JobKind.resolve`: run once per job at submit, in a thread (it reads files)."""
 
-        return estimate_job(kind, spec.args).total
+    def resolve(spec: JobSpec) -> JobSpec:
+        found = resolve_model(kind, spec.args, spec.device or "auto")
+        return replace(spec, args={**spec.args, ARG: found.to_json()})
+
+    return resolve
+
+
+def _is_resident(res: ResolvedModel, request: str) -> bool:
+    """Whether the model is loaded already (kernel pool or a worker) on a device the job
+    may run on, with the backend it would run there: then the job adds only its extra."""
+    types = {device_type(request)} if request not in ("", "auto") else {"cpu", "cuda"}
+    for row in resident_models():
+        dtype = device_type(str(row.get("device")))
+        if row.get("name") == res.model and dtype in types:
+            if res.backends.get(dtype) == row.get("backend", "torch"):
+                return True
+    return False
+
+
+def _estimate(kind: str) -> Estimator:
+    """Bytes to reserve: the job's own extra, plus the weights unless they are resident
+    (a resident model's weights are reserved once, not by every job on it)."""
+
+    def estimate(spec: JobSpec) -> int:
+        data = spec.args.get(ARG)
+        if not isinstance(data, dict):  # a caller that skipped `resolve`: resolve here
+            data = resolve_model(kind, spec.args, spec.device or "auto").to_json()
+        res = ResolvedModel.from_json(data)
+        return res.extra + (0 if _is_resident(res, spec.device or "auto") else res.resident)
 
     return estimate
+
+
+def _need(args: dict[str, Any]) -> int:
+    """The worker's room to make: what the submit-time resolution says loading takes."""
+    data = args.get(ARG)
+    if not isinstance(data, dict):
+        return 0
+    res = ResolvedModel.from_json(data)
+    return res.resident + res.extra
 
 
 def _resume_args(args: dict[str, Any], parent: int | None) -> dict[str, Any]:
@@ -158,10 +204,12 @@ def model_runner(
         from llmsh.workers.runner import WorkerJob, run_in_worker
 
         model = str(args.get("model") or default or default_model(kind))
-        try:
-            need = int(estimate(ctx.spec)) if estimate is not None else 0
-        except Exception:  # the kernel accepted the job: an estimate is only a hint here
-            need = 0
+        need = _need(args)
+        if not need and estimate is not None:  # a plugin kind without a resolution
+            try:
+                need = int(estimate(ctx.spec))
+            except Exception:  # the kernel accepted the job: an estimate is only a hint here
+                need = 0
         return await run_in_worker(ctx, WorkerJob(kind, model, args, target, need))
 
     run.__name__ = f"run_{kind}"
@@ -177,9 +225,17 @@ def _threaded(kind: str) -> Runner:
 
 
 def run_load(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
-    row = pool.pin(str(args["model"]), ctl.device)
+    """Load what generation will use: the backend resolved at submit, as generate's."""
+    from llmsh.models.resolve import resolved
+    from llmsh.models.runtime import job_device
+
+    res = resolved("load", args)
+    device = job_device(args, ctl)
+    backend = res.backend_for(device)
+    row = pool.pin(res.model, "cpu" if backend == "llama.cpp" else device, backend, res.resident)
     ctl.set_memory(row.nbytes)
-    ctl.write(f"{row.name} loaded on {row.device} ({row.nbytes / 2**20:.0f} MiB), kept resident\n")
+    ctl.write(f"{row.name} loaded on {row.device} with {row.backend} "
+              f"({row.nbytes / 2**20:.0f} MiB), kept resident\n")  # fmt: skip
     return 0
 
 
@@ -223,6 +279,7 @@ def model_job_kinds() -> list[JobKind]:
             kind,
             model_runner(kind, estimate=_estimate(kind)),
             estimate=_estimate(kind),
+            resolve=_resolver(kind),
             devices=gpu,
             loads_model=True,
             description=f"{kind} with a model (default {DEFAULT_MODELS[kind]})",
@@ -240,8 +297,9 @@ def model_job_kinds() -> list[JobKind]:
     kinds.append(
         JobKind(
             "load",
-            model_runner("load", estimate=_estimate("generate")),
-            estimate=_estimate("generate"),
+            model_runner("load", estimate=_estimate("load")),
+            estimate=_estimate("load"),
+            resolve=_resolver("load"),
             devices=gpu,
             loads_model=True,
             validate=_require_model,
@@ -260,18 +318,7 @@ def local_resident_models() -> list[dict[str, Any]]:
     """What this process's pool holds, without creating it (no pool: nothing resident)."""
     if _POOL is None:
         return []
-    return [
-        {
-            "name": r.name,
-            "device": r.device,
-            "nbytes": r.nbytes,
-            "refs": r.refs,
-            "pinned": r.pinned,
-            "idle_seconds": round(r.idle_seconds, 1),
-            "loading": r.loading,
-        }
-        for r in _POOL.snapshot()
-    ]
+    return [r.as_row() for r in _POOL.snapshot()]
 
 
 def resident_models() -> list[dict[str, Any]]:

@@ -1,6 +1,12 @@
-"""Loaded models shared by the jobs on each device.
+"""Loaded models shared by the jobs on each device, for every backend.
 
-A model is loaded once per device and handed out by reference count: a job
+One pool per process holds every resident model, whatever runs it: an entry is
+keyed by (model, backend, device) and names its backend ("torch", "llama.cpp";
+a LoRA adapter on a base is one more loader), so `free`, `top`, `unload`,
+keep-alive and eviction see all of them. Each backend brings its own loader
+(`PoolBackend`); the default pool knows torch and llama.cpp.
+
+A model is loaded once per backend and device and handed out by reference count: a job
 `acquire`s it (loading it if needed) and `release`s it when done. A model no job
 holds stays resident for `keep_alive` seconds, so a burst of jobs pays for one
 load; after that `reap` unloads it. When a load needs memory, `make_room` evicts
@@ -30,13 +36,24 @@ if TYPE_CHECKING:
 
 Loader = Callable[[str, str], "LoadedModel"]
 Clock = Callable[[], float]
+Key = tuple[str, str, str]  # (model, backend, device)
 DEFAULT_KEEP_ALIVE = 300.0
+TORCH, LLAMA_CPP = "torch", "llama.cpp"  # as `llmsh.engine.registry` names them
+
+
+@dataclass(frozen=True)
+class PoolBackend:
+    """How the pool loads a model for one backend, and what loading it will take."""
+
+    loader: Loader
+    estimate: Callable[[str], int]  # bytes resident once loaded (for making room)
 
 
 @dataclass
 class _Entry:
     name: str
     device: str
+    backend: str = TORCH
     lm: LoadedModel | None = None  # None while loading
     refs: int = 0
     pinned: bool = False
@@ -55,6 +72,20 @@ class ResidentModel:
     pinned: bool
     idle_seconds: float
     loading: bool
+    backend: str = TORCH
+
+    def as_row(self) -> dict[str, Any]:
+        """The JSON row `free --json`, `top` and the worker's residency report carry."""
+        return {
+            "name": self.name,
+            "backend": self.backend,
+            "device": self.device,
+            "nbytes": self.nbytes,
+            "refs": self.refs,
+            "pinned": self.pinned,
+            "idle_seconds": round(self.idle_seconds, 1),
+            "loading": self.loading,
+        }
 
 
 @dataclass
@@ -86,6 +117,20 @@ def _default_estimate(name: str) -> int:
     return resident_bytes(name)
 
 
+def _llama_loader(name: str, device: str) -> LoadedModel:
+    from llmsh.engine.llamacpp import load_llama
+
+    loaded: LoadedModel = load_llama(name, device)
+    return loaded
+
+
+def _gguf_bytes(name: str) -> int:
+    from llmsh.models.store import ModelStore
+
+    found = ModelStore().gguf_file(name)
+    return found.stat().st_size if found else 0
+
+
 def system_free_bytes(device: str) -> int:
     """Free memory on a device: available RAM for cpu, free GPU memory for cuda:N."""
     if device.startswith("cuda") and "torch" in sys.modules:
@@ -106,27 +151,45 @@ class ModelPool:
         clock: Clock = time.monotonic,
         free_bytes: Callable[[str], int] = system_free_bytes,
         estimate: Callable[[str], int] | None = None,
+        backends: dict[str, PoolBackend] | None = None,
     ) -> None:
-        self._loader = loader or _default_loader
-        self._estimate = estimate or _default_estimate
+        """`loader` and `estimate` are torch's; `backends` adds or replaces others."""
+        self.backends: dict[str, PoolBackend] = {
+            TORCH: PoolBackend(loader or _default_loader, estimate or _default_estimate),
+            LLAMA_CPP: PoolBackend(_llama_loader, _gguf_bytes),
+            **(backends or {}),
+        }
         self._free = free_bytes
         self.keep_alive = keep_alive
         self._clock = clock
-        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._entries: dict[Key, _Entry] = {}
         self._cond = threading.Condition()
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()
 
     # -- handing models out ------------------------------------------------
 
-    def acquire(self, name: str, device: str) -> ModelHandle:
-        """The model `name` loaded on `device`, loading it if no job has it yet."""
-        key = (name, device)
+    def _backend(self, backend: str) -> PoolBackend:
+        found = self.backends.get(backend)
+        if found is None:
+            raise ModelError(f"the model pool cannot load models for backend {backend!r}")
+        return found
+
+    def acquire(
+        self, name: str, device: str, backend: str = TORCH, need: int | None = None
+    ) -> ModelHandle:
+        """The model `name` loaded on `device` by `backend`, loading it if no job has it yet.
+
+        `need` is what loading it will take (the job's resolved estimate); without it the
+        backend's own estimate reads the model's files.
+        """
+        key = (name, backend, device)
+        spec = self._backend(backend)
         with self._cond:
             while True:
                 entry = self._entries.get(key)
                 if entry is None:
-                    entry = _Entry(name, device)
+                    entry = _Entry(name, device, backend)
                     self._entries[key] = entry  # a placeholder others wait on
                     break
                 if entry.lm is not None:
@@ -135,8 +198,8 @@ class ModelPool:
                     return ModelHandle(self, entry)
                 self._cond.wait()  # another thread is loading it
         try:
-            self.make_room(device, self._estimate(name), exclude=key)
-            lm = self._loader(name, device)
+            self.make_room(device, spec.estimate(name) if need is None else need, exclude=key)
+            lm = spec.loader(name, device)
         except BaseException:
             with self._cond:
                 del self._entries[key]
@@ -157,8 +220,10 @@ class ModelPool:
             handle.entry.last_used = self._clock()
 
     @contextmanager
-    def use(self, name: str, device: str) -> Iterator[LoadedModel]:
-        handle = self.acquire(name, device)
+    def use(
+        self, name: str, device: str, backend: str = TORCH, need: int | None = None
+    ) -> Iterator[LoadedModel]:
+        handle = self.acquire(name, device, backend, need)
         try:
             yield handle.lm
         finally:
@@ -166,16 +231,20 @@ class ModelPool:
 
     # -- load / unload commands ----------------------------------------
 
-    def pin(self, name: str, device: str) -> ResidentModel:
-        """Load `name` on `device` and keep it resident until `unpin`."""
-        handle = self.acquire(name, device)
+    def pin(
+        self, name: str, device: str, backend: str = TORCH, need: int | None = None
+    ) -> ResidentModel:
+        """Load `name` on `device` with `backend` and keep it resident until `unpin`."""
+        handle = self.acquire(name, device, backend, need)
         with self._cond:
             handle.entry.pinned = True
         handle.release()
         return self._row(handle.entry, self._clock())
 
     def unpin(self, name: str, device: str | None = None) -> list[str]:
-        """End a pin; unloads at once where no job holds it. Returns the devices unloaded."""
+        """End a pin (every backend's); unloads at once where no job holds it.
+
+        Returns the devices it was unloaded from."""
         with self._cond:
             matches = [
                 e for e in self._entries.values() if e.name == name and (device in (None, e.device))
@@ -188,9 +257,9 @@ class ModelPool:
             for entry in matches:
                 entry.pinned = False
                 if entry.refs == 0 and entry.lm is not None:
-                    gone.append(self._entries.pop((entry.name, entry.device)))
+                    gone.append(self._entries.pop(self._key(entry)))
         self._finalise(gone)
-        return [e.device for e in gone]
+        return list(dict.fromkeys(e.device for e in gone))
 
     def in_use(self, name: str) -> bool:
         """Whether any device holds `name` (loaded, loading or pinned): `models rm` refuses then."""
@@ -199,7 +268,11 @@ class ModelPool:
 
     # -- freeing memory ----------------------------------------------------
 
-    def make_room(self, device: str, nbytes: int, exclude: tuple[str, str] | None = None) -> bool:
+    @staticmethod
+    def _key(entry: _Entry) -> Key:
+        return entry.name, entry.backend, entry.device
+
+    def make_room(self, device: str, nbytes: int, exclude: Key | None = None) -> bool:
         """Unload idle models on `device`, least recently used first, until `nbytes` fit."""
         gone: list[_Entry] = []
         while self._free(device) < nbytes:
@@ -212,7 +285,7 @@ class ModelPool:
                 if not idle:
                     break
                 victim = min(idle, key=lambda e: e.last_used)
-                gone.append(self._entries.pop((victim.name, victim.device)))
+                gone.append(self._entries.pop(self._key(victim)))
             self._finalise([gone[-1]])
         return self._free(device) >= nbytes
 
@@ -270,14 +343,22 @@ class ModelPool:
 
     def _row(self, e: _Entry, now: float) -> ResidentModel:
         idle = now - e.last_used if e.refs == 0 and e.lm is not None else 0.0
-        return ResidentModel(e.name, e.device, e.nbytes, e.refs, e.pinned, idle, e.lm is None)
+        return ResidentModel(
+            e.name, e.device, e.nbytes, e.refs, e.pinned, idle, e.lm is None, e.backend
+        )
+
+    def resident(self, name: str, device: str, backend: str = TORCH) -> bool:
+        """Whether `name` is loaded (or loading) on `device` by `backend`: a job on it then
+        adds only its own memory, not the weights."""
+        with self._cond:
+            return (name, backend, device) in self._entries
 
     def snapshot(self) -> list[ResidentModel]:
         now = self._clock()
         with self._cond:
             return sorted(
                 (self._row(e, now) for e in self._entries.values()),
-                key=lambda r: (r.device, r.name),
+                key=lambda r: (r.device, r.name, r.backend),
             )
 
     def resident_bytes(self, device: str | None = None) -> int:
@@ -285,4 +366,4 @@ class ModelPool:
             return sum(e.nbytes for e in self._entries.values() if device in (None, e.device))
 
     def describe(self) -> dict[str, Any]:
-        return {"keep_alive": self.keep_alive, "models": [r.__dict__ for r in self.snapshot()]}
+        return {"keep_alive": self.keep_alive, "models": [r.as_row() for r in self.snapshot()]}

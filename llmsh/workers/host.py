@@ -2,9 +2,11 @@
 
 One `WorkerHost` per worker process. Its main thread only reads the pipe, so a
 kill or pause reaches a job's `JobProxy` while the job computes; each job runs in
-a thread of its own against the process's one `ModelPool` (`shared_pool()`), so
-jobs on the same model share its weights and the engine's decode loop exactly as
-they do in the kernel's threads.
+a thread of its own against the process's one `ModelPool` (`shared_pool()`, every
+backend's models), so jobs on the same model share its weights and the engine's
+decode loop exactly as they do in the kernel's threads. The pool's rows (torch and
+llama.cpp alike) go back to the kernel when they change (`ResidentReporter`), and an
+`Unpin` ends the pins of every backend's entry of the model.
 """
 
 from __future__ import annotations

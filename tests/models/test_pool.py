@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from llmsh.models.pool import ModelPool
+from llmsh.models.errors import ModelError
+from llmsh.models.pool import ModelPool, PoolBackend
 
 
 @dataclass
@@ -175,3 +176,47 @@ def test_reaper_thread() -> None:
         assert pool.snapshot() == []
     finally:
         pool.stop_reaper()
+
+
+def test_every_backend_in_one_pool_keyed_by_backend() -> None:
+    """torch and llama.cpp copies of one model are separate entries, each naming its
+    backend; `unpin` ends both, eviction and `in_use` see both."""
+    rig, llama_loads = Rig(), []
+
+    def llama(name: str, device: str) -> FakeModel:
+        llama_loads.append(name)
+        return FakeModel(name, device, nbytes=40)
+
+    pool = make(rig, backends={"llama.cpp": PoolBackend(llama, lambda name: 40)})  # type: ignore[arg-type]
+    pool.pin("m", "cpu")
+    with pool.use("m", "cpu", "llama.cpp") as lm:
+        assert lm.nbytes == 40
+    assert rig.loads == ["m"] and llama_loads == ["m"]
+    rows = {(r.name, r.backend): r for r in pool.snapshot()}
+    assert set(rows) == {("m", "torch"), ("m", "llama.cpp")}
+    assert rows["m", "llama.cpp"].as_row()["backend"] == "llama.cpp"
+    assert pool.resident("m", "cpu", "llama.cpp") and not pool.resident("m", "cuda:0")
+    assert pool.resident_bytes("cpu") == 140 and pool.in_use("m")
+    with pool.use("m", "cpu", "llama.cpp"):
+        assert llama_loads == ["m"]  # shared, not loaded again
+        assert pool.unpin("m") == ["cpu"]  # the pinned torch copy goes at once
+        assert [(r.backend, r.refs) for r in pool.snapshot()] == [("llama.cpp", 1)]
+    rig.free = 0
+    assert not pool.make_room("cpu", 1) and pool.snapshot() == []  # idle llama.cpp evicted
+    with pytest.raises(ModelError, match="cannot load models for backend 'vllm'"):
+        pool.acquire("m", "cpu", "vllm")
+
+
+def test_a_resolved_need_replaces_the_estimate() -> None:
+    """A job carries what loading takes (resolved at submit): the pool reads no files."""
+    rig, asked = Rig(), []
+    pool = ModelPool(
+        loader=rig.loader,  # type: ignore[arg-type]
+        clock=rig.clock,
+        free_bytes=lambda device: rig.free,
+        estimate=lambda name: asked.append(name) or 100,
+    )
+    pool.acquire("old", "cpu").release()
+    rig.free = 500
+    pool.acquire("m", "cpu", need=600).release()  # 600 > 500 free: "old" is evicted
+    assert asked == ["old"] and [r.name for r in pool.snapshot()] == ["m"]
