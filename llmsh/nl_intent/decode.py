@@ -69,7 +69,7 @@ def decode(
         if param.type is None:
             out.slots[slot] = ["true"]
             continue
-        values = normalize(param.type, phrase)
+        values = normalize(param.type, phrase, param.choices)
         several = param.type in ("INT", "FLOAT") and len(numbers(phrase)) > 1
         if several and not param.many and slot not in out.dropped:
             out.dropped.append(slot)
