@@ -83,9 +83,9 @@ def decode(
     if failed:
         out.error = failed[0]
         return out
-    values = {k: v for k, v in out.slots.items() if k != BACKGROUND}
+    given = {k: v for k, v in out.slots.items() if k != BACKGROUND}
     try:
-        out.command = assemble(sig, values, background=BACKGROUND in out.slots)
+        out.command = assemble(sig, given, background=BACKGROUND in out.slots)
     except AssemblyError as exc:
         out.error = str(exc)
     return out

@@ -110,14 +110,9 @@ def as_lexicon(value: LexiconLike) -> Lexicon:
 
 def example_book() -> ExampleBook:
     """The built-in and plugin examples, collected through the ``register_nl_examples``
-    hook. Built afresh on each call (a few milliseconds): whoever uses one keeps it."""
-    book = ExampleBook()
-    try:
-        from llmsh.plugins import get_plugins
-    except ImportError:  # no plugin system: the built-ins alone
-        from llmsh.nl_intent import builtin_examples
+    hook. Built afresh on each call (tens of milliseconds): whoever uses one keeps it."""
+    from llmsh.plugins import get_plugins
 
-        builtin_examples.register_nl_examples(book.add)
-        return book
+    book = ExampleBook()
     get_plugins().collect("register_nl_examples", book.add)
     return book
