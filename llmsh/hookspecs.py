@@ -38,7 +38,9 @@ def register_backends(register: Callable[..., None]) -> None:
 
 @hookspec
 def register_nl_examples(register: Callable[..., None]) -> None:
-    """Teach the intent parser: `register(command, templates, lexicons)`."""
+    """Teach the intent parser: `register(command, templates, lexicons)`. A template is a
+    string (trained on) or `{"text": ..., "held_out": True}` (never trained on: only
+    `llmsh nl eval` scores it); see `llmsh.nl_intent.examples`."""
 
 
 @hookspec

@@ -4,8 +4,8 @@
 ``command`` is ``ps --device cuda`` (or None below the confidence threshold,
 with ``alternatives``). Plugins add phrasings for their commands through the
 hook ``register_nl_examples(register)``, where ``register`` is
-`register_examples`. Importing this package imports neither torch nor
-transformers: the model loads on the first `translate`.
+`ExampleBook.add` (see `llmsh.nl_intent.examples`). Importing this package
+imports neither torch nor transformers: the model loads on the first `translate`.
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmsh.nl_intent.api import Proposal, Translator, TranslatorConfig, translate
-    from llmsh.nl_intent.examples import register_examples
 
-__all__ = ["Proposal", "Translator", "TranslatorConfig", "register_examples", "translate"]
+__all__ = ["Proposal", "Translator", "TranslatorConfig", "translate"]
 
 _LAZY = {
     "Proposal": "llmsh.nl_intent.api",
     "Translator": "llmsh.nl_intent.api",
     "TranslatorConfig": "llmsh.nl_intent.api",
     "translate": "llmsh.nl_intent.api",
-    "register_examples": "llmsh.nl_intent.examples",
 }
 
 

@@ -199,13 +199,18 @@ class Translator:
         return holders[0][0], holders[0][1] / total if total > 0 else 1.0
 
 
+# Process-wide on purpose: the model takes seconds and ~100 MB to load and is read-only
+# once loaded, so every caller in the process (the `nl` command, the shell's proposal
+# path, any session) shares one instead of loading its own. The lock makes the first
+# load happen once when two threads translate at the same time. Code that wants its
+# own model (other weights, a threshold) builds a `Translator` and keeps it.
 _DEFAULT: Translator | None = None
 _LOCK = threading.Lock()
 
 
 def default_translator() -> Translator:
     """The process-wide translator, loaded on first use."""
-    global _DEFAULT
+    global _DEFAULT  # process-wide: see above
     with _LOCK:
         if _DEFAULT is None:
             _DEFAULT = Translator()

@@ -1,21 +1,29 @@
 """The built-in natural-language examples, registered like a plugin's.
 
-`register_nl_examples(register)` is the hook: it registers the shared
-lexicons once (with the first command) and then each module's templates.
+The templates are data: one JSON file per area in ``corpus/`` (`AREAS`), each
+``{"about": [lines], "templates": {intent: [{"held_out": bool, "text": str}]}}``.
+Every template states whether it is held out (never trained on, only scored by
+``llmsh nl eval``), so adding one never moves another across the split. Keep
+held-out ones ordinary, fresh phrasings that no training template can word the
+same way (the tests check). The lexicons they draw from are code (`LEXICONS`).
+`register_nl_examples(register)` is the hook: it registers the lexicons once
+(with the first intent) and then each file's templates.
 """
 
 from __future__ import annotations
 
-from llmsh.nl_intent import (
-    examples_contrast,
-    examples_jobctl,
-    examples_jobs,
-    examples_language,
-    examples_models,
-    examples_shell,
-)
+import json
+from pathlib import Path
+
 from llmsh.nl_intent import lexicons as lx
 from llmsh.nl_intent.examples import LexiconLike, RegisterExamples
+from llmsh.nl_intent.prompts import PROMPT_LEXICONS
+
+CORPUS = Path(__file__).parent / "corpus"
+# Read in this order: it decides which template a seeded draw picks (so the generated
+# data), never which templates are held out. contrast last: it adds to the others.
+AREAS = ("jobs", "jobctl", "models", "shell", "language", "contrast")
+Entry = dict[str, object]
 
 LEXICONS: dict[str, LexiconLike] = {
     "device": lx.device, "priority": lx.priority, "state": lx.STATE, "id": lx.job_or_pid,
@@ -50,24 +58,39 @@ LEXICONS: dict[str, LexiconLike] = {
     "command": lx.from_pairs([(c, c.split()) for c in (
         "ps", "kill", "finetune", "generate", "models pull", "renice", "logs", "load", "embed",
         "classify", "explain", "wait", "top", "alias", "models")]),
-    **examples_language.PROMPT_LEXICONS,
+    **PROMPT_LEXICONS,
 }  # fmt: skip
 
-# examples_contrast last: its lists continue the others' (template indices go on).
-MODULES = (
-    examples_jobs,
-    examples_jobctl,
-    examples_models,
-    examples_shell,
-    examples_language,
-    examples_contrast,
-)
+
+class CorpusError(ValueError):
+    """A template file that is not what `read_area` reads."""
 
 
-def register_nl_examples(register: RegisterExamples) -> None:
-    """Register every built-in template and lexicon through ``register``."""
+def read_area(path: Path) -> dict[str, list[Entry]]:
+    """The templates of one area file by intent, each with its explicit held-out flag."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorpusError(f"{path.name}: {exc}") from exc
+    templates = data.get("templates") if isinstance(data, dict) else None
+    if not isinstance(templates, dict):
+        raise CorpusError(f'{path.name}: no "templates" object')
+    for intent, entries in templates.items():
+        for n, entry in enumerate(entries if isinstance(entries, list) else [None]):
+            ok = isinstance(entry, dict) and set(entry) == {"held_out", "text"}
+            if not (ok and isinstance(entry["held_out"], bool) and isinstance(entry["text"], str)):
+                raise CorpusError(
+                    f'{path.name}: {intent} #{n}: want {{"held_out": bool, "text": str}}, '
+                    f"got {entry!r}"
+                )
+    return templates
+
+
+def register_nl_examples(register: RegisterExamples, corpus: Path = CORPUS) -> None:
+    """Register every built-in template (the area files of ``corpus``) and lexicon
+    through ``register``."""
     first = True
-    for module in MODULES:
-        for intent, templates in module.TEMPLATES.items():
-            register(intent, templates, LEXICONS if first else None)
+    for area in AREAS:
+        for intent, entries in read_area(corpus / f"{area}.json").items():
+            register(intent, entries, LEXICONS if first else None)
             first = False

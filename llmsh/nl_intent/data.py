@@ -1,7 +1,7 @@
 """Training and held-out examples, generated from the registered templates.
 
-The split is by template: every ``holdout_every``-th template of an intent
-(index 4, 9, ... with the default 5) is held out, so the held-out score
+The split is by template: a template flagged ``held_out`` (in its data file,
+or by the plugin that registers it) is never trained on, so the held-out score
 measures phrasings the model never saw. Each `Example` carries its gold
 command, assembled from the lexicons' canonical values, never from the text.
 """
@@ -46,15 +46,14 @@ class Example:
         return [w.text for w in words], tags
 
 
-def split_templates(
-    book: ExampleBook, intents: list[str], holdout_every: int = 5
-) -> tuple[list[Template], list[Template]]:
-    """Training and held-out templates of ``intents``; a held-out text never trains."""
+def split_templates(book: ExampleBook, intents: list[str]) -> tuple[list[Template], list[Template]]:
+    """Training and held-out templates of ``intents`` (by their flags); a held-out
+    text never trains, even where a copy of it is not flagged."""
     train: list[Template] = []
     held: list[Template] = []
     for intent in intents:
         for tpl in book.templates.get(intent, []):
-            (held if tpl.index % holdout_every == holdout_every - 1 else train).append(tpl)
+            (held if tpl.held_out else train).append(tpl)
     held_texts = {t.text for t in held}
     return [t for t in train if t.text not in held_texts], held
 

@@ -69,7 +69,7 @@ def decode(
         if param.type is None:
             out.slots[slot] = ["true"]
             continue
-        values = normalize(param.type, phrase)
+        values = normalize(param.type, phrase, param.choices)
         several = param.type in ("INT", "FLOAT") and len(numbers(phrase)) > 1
         if several and not param.many and slot not in out.dropped:
             out.dropped.append(slot)
@@ -83,9 +83,9 @@ def decode(
     if failed:
         out.error = failed[0]
         return out
-    values = {k: v for k, v in out.slots.items() if k != BACKGROUND}
+    given = {k: v for k, v in out.slots.items() if k != BACKGROUND}
     try:
-        out.command = assemble(sig, values, background=BACKGROUND in out.slots)
+        out.command = assemble(sig, given, background=BACKGROUND in out.slots)
     except AssemblyError as exc:
         out.error = str(exc)
     return out

@@ -1,29 +1,33 @@
 """Where natural-language examples are registered: templates per intent, lexicons by name.
 
-Built-in examples register through the same function a plugin uses::
+Built-in examples register through the same function a plugin's hook gets::
 
     def register_nl_examples(register):            # a plugin's hook
-        register("weather", ["what's the weather in {city}", ...],
+        register("weather", ["what's the weather in {city}",
+                             {"text": "forecast for {city}", "held_out": True}],
                  {"city": ["Paris", "Oslo"]})
 
-``register`` is :func:`register_examples`. A lexicon may be a function
-``rng -> (phrase, values)``, a list of phrases (each its own value) or a list
-of ``(phrase, value)`` pairs. Templates are checked when registered: brackets
-must balance. An intent is a command's full name (``models pull``, ``!``),
-``generate`` or ``reject``.
+``register`` is `ExampleBook.add`. A template is a string (trained on) or a
+mapping ``{"text": ..., "held_out": bool}``: a held-out template is never
+trained on and only scores the model (`llmsh nl eval`). The flag belongs to
+the template, so adding or moving a template never changes another's. A
+lexicon may be a function ``rng -> (phrase, values)``, a list of phrases (each
+its own value) or a list of ``(phrase, value)`` pairs. Templates are checked
+when registered: brackets must balance. An intent is a command's full name
+(``models pull``, ``!``), ``generate`` or ``reject``.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from llmsh.nl_intent import lexicons as lx
 from llmsh.nl_intent.signatures import Param
-from llmsh.nl_intent.templates import Item, Lexicon, Slot, parse_template
+from llmsh.nl_intent.templates import Item, Lexicon, Slot, TemplateError, parse_template
 
 LexiconLike = Lexicon | Sequence[str] | Sequence[tuple[str, str]]
+TemplateLike = str | Mapping[str, object]
 RegisterExamples = Callable[..., None]
 
 TYPE_LEXICONS = {
@@ -31,20 +35,36 @@ TYPE_LEXICONS = {
     "INT": "int", "FLOAT": "float", "LABELS": "labels", "FILE": "file", "DIR": "dir",
     "TEXT": "text", "NAME": "new_name", "COMMAND": "command",
 }  # fmt: skip
+ENTRY_KEYS = frozenset({"text", "held_out"})
 
 
 @dataclass(frozen=True)
 class Template:
-    """One registered template; ``index`` counts within its intent (the split uses it)."""
+    """One registered template; ``index`` counts within its intent (for its id only)."""
 
     intent: str
     index: int
     text: str
     items: tuple[Item, ...]
+    held_out: bool = False
+    """Never trained on: it only scores the model (the held-out split)."""
 
     @property
     def id(self) -> str:
         return f"{self.intent}#{self.index}"
+
+
+def template_entry(entry: TemplateLike) -> tuple[str, bool]:
+    """The text and held-out flag of a registered template (a plain string trains)."""
+    if isinstance(entry, str):
+        return entry, False
+    if isinstance(entry, Mapping):
+        text, held = entry.get("text"), entry.get("held_out", False)
+        if not set(entry) - ENTRY_KEYS and isinstance(text, str) and isinstance(held, bool):
+            return text, held
+    raise TemplateError(
+        f'a template is a string or {{"text": str, "held_out": bool}}, not {entry!r}'
+    )
 
 
 @dataclass
@@ -55,11 +75,19 @@ class ExampleBook:
     lexicons: dict[str, Lexicon] = field(default_factory=dict)
 
     def add(
-        self, intent: str, templates: Sequence[str], lexicons: Mapping[str, LexiconLike] | None
+        self,
+        intent: str,
+        templates: Sequence[TemplateLike],
+        lexicons: Mapping[str, LexiconLike] | None = None,
     ) -> None:
+        """Add templates for ``intent`` and lexicons they may use; a bad template
+        raises `TemplateError` before anything is added."""
+        parsed = [
+            (text, held, parse_template(text)) for text, held in map(template_entry, templates)
+        ]
         own = self.templates.setdefault(intent, [])
-        for text in templates:
-            own.append(Template(intent, len(own), text, parse_template(text)))
+        for text, held, items in parsed:
+            own.append(Template(intent, len(own), text, items, held))
         for name, lexicon in (lexicons or {}).items():
             self.lexicons[name] = as_lexicon(lexicon)
 
@@ -80,47 +108,11 @@ def as_lexicon(value: LexiconLike) -> Lexicon:
     return lx.same([str(p) for p in items])
 
 
-_BOOK: ExampleBook | None = None
-_PENDING: list[tuple[str, Sequence[str], Mapping[str, LexiconLike] | None]] = []
-
-
-def register_examples(
-    command: str, templates: Sequence[str], lexicons: Mapping[str, LexiconLike] | None = None
-) -> None:
-    """Add templates for ``command`` (an intent name) and lexicons they may use."""
-    for text in templates:
-        parse_template(text)  # fail early, in the caller's frame
-    if _BOOK is None:
-        _PENDING.append((command, list(templates), lexicons))
-    else:
-        _BOOK.add(command, templates, lexicons)
-
-
 def example_book() -> ExampleBook:
-    """Built-in and plugin examples plus everything registered so far (built once)."""
-    global _BOOK
-    if _BOOK is None:
-        book = ExampleBook()
-        _collect(book)
-        for command, templates, lexicons in _PENDING:
-            book.add(command, templates, lexicons)
-        _PENDING.clear()
-        _BOOK = book
-    return _BOOK
+    """The built-in and plugin examples, collected through the ``register_nl_examples``
+    hook. Built afresh on each call (tens of milliseconds): whoever uses one keeps it."""
+    from llmsh.plugins import get_plugins
 
-
-def _collect(book: ExampleBook) -> None:
-    """Built-in and plugin examples through the ``register_nl_examples`` hook."""
-    try:
-        from llmsh.plugins import get_plugins
-    except ImportError:  # no plugin system: the built-ins alone
-        from llmsh.nl_intent import builtin_examples
-
-        builtin_examples.register_nl_examples(book.add)
-        return
+    book = ExampleBook()
     get_plugins().collect("register_nl_examples", book.add)
-
-
-def sample_lexicon(book: ExampleBook, name: str, seed: int = 0) -> tuple[str, list[str]]:
-    """One phrase from a named lexicon (handy in tests)."""
-    return book.lexicons[name](random.Random(seed))
+    return book

@@ -53,7 +53,7 @@ def same(phrases: Sequence[str]) -> Lexicon:
     return from_pairs([(p, p) for p in phrases])
 
 
-def device(rng: random.Random) -> tuple[str, list[str]]:
+def device(rng: random.Random) -> tuple[str, Sequence[str]]:
     n = rng.randrange(4)
     return rng.choice([
         ("the gpu", "cuda"), ("gpu", "cuda"), ("GPU", "cuda"), ("cuda", "cuda"),
@@ -68,7 +68,7 @@ def device(rng: random.Random) -> tuple[str, list[str]]:
     ])  # fmt: skip
 
 
-def priority(rng: random.Random) -> tuple[str, list[str]]:
+def priority(rng: random.Random) -> tuple[str, Sequence[str]]:
     n = rng.randint(-20, 19)
     return rng.choice([
         ("high priority", "high"), ("high", "high"), ("urgent priority", "high"),
@@ -103,7 +103,7 @@ def choice_of(values: Sequence[str]) -> Lexicon:
     return lambda rng: (lambda v: (v, [v]))(rng.choice(values))
 
 
-def job(rng: random.Random) -> tuple[str, list[str]]:
+def job(rng: random.Random) -> tuple[str, Sequence[str]]:
     n = rng.randint(1, 9)
     word = NUMBER_WORDS[n]
     return rng.choice([
@@ -113,16 +113,16 @@ def job(rng: random.Random) -> tuple[str, list[str]]:
     ])  # fmt: skip
 
 
-def pid(rng: random.Random) -> tuple[str, list[str]]:
+def pid(rng: random.Random) -> tuple[str, Sequence[str]]:
     p = str(rng.choice([rng.randint(2, 99), rng.randint(100, 9999), rng.randint(10000, 99999)]))
     return rng.choice([(p, p), (f"process {p}", p), (f"pid {p}", p), (f"process id {p}", p)])
 
 
-def job_or_pid(rng: random.Random) -> tuple[str, list[str]]:
+def job_or_pid(rng: random.Random) -> tuple[str, Sequence[str]]:
     return job(rng) if rng.random() < 0.5 else pid(rng)
 
 
-def many_ids(rng: random.Random) -> tuple[str, list[str]]:
+def many_ids(rng: random.Random) -> tuple[str, Sequence[str]]:
     if rng.random() < 0.5:
         return job_or_pid(rng)
     nums = sorted(rng.sample(range(1, 9), rng.randint(2, 3)))
@@ -138,7 +138,7 @@ def many_ids(rng: random.Random) -> tuple[str, list[str]]:
     return head + joined, ids
 
 
-def model(rng: random.Random) -> tuple[str, list[str]]:
+def model(rng: random.Random) -> tuple[str, Sequence[str]]:
     if rng.random() < 0.55:
         return rng.choice([
             ("smollm2", "smollm2"), ("SmolLM2", "smollm2"), ("smollm", "smollm2"),
@@ -184,7 +184,7 @@ def path(rng: random.Random) -> tuple[str, list[str]]:
     return name, [name]
 
 
-def directory(rng: random.Random) -> tuple[str, list[str]]:
+def directory(rng: random.Random) -> tuple[str, Sequence[str]]:
     return rng.choice([("~/data", "~/data"), ("/tmp", "/tmp"), ("projects/llm", "projects/llm"),
                        ("..", ".."), ("the parent directory", ".."), ("home", "~"),
                        ("my home directory", "~"), ("data", "data"), ("/var/log", "/var/log"),

@@ -13,7 +13,7 @@ None when the words do not make a value of that type. Examples::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -232,28 +232,24 @@ def name(text: str) -> list[str] | None:
     return [value] if _NAME.match(value) else None
 
 
-def command(text: str) -> list[str] | None:
-    """Command names (and a subcommand after its parent) among the words."""
-    names = _command_names()
+def command(text: str, names: Collection[str] = ()) -> list[str] | None:
+    """The command ``names`` (and a subcommand after its parent) among the words."""
     words = [w for w in re.split(r"[\s,]+", unquote(text).lower()) if w]
     found = [w for i, w in enumerate(words) if w in names or (i and f"{words[i - 1]} {w}" in names)]
     return found or None
 
 
-def _command_names() -> frozenset[str]:
-    from llmsh.nl_intent.signatures import signatures
-
-    return frozenset({w for name in signatures() for w in name.split()[:1]} | set(signatures()))
-
-
 NORMALIZERS: dict[str, Callable[[str], list[str] | None]] = {
     "DEVICE": device, "PRIORITY": priority, "STATE": state, "ID": job_ids, "MODEL": model,
     "INT": integer, "FLOAT": real, "LABELS": labels, "FILE": path, "DIR": directory,
-    "TEXT": path, "NAME": name, "COMMAND": command,
+    "TEXT": path, "NAME": name,
 }  # fmt: skip
 
 
-def normalize(kind: str, text: str) -> list[str] | None:
-    """Canonical values for ``text`` read as a ``kind`` value; None when it is not one."""
+def normalize(kind: str, text: str, choices: Collection[str] = ()) -> list[str] | None:
+    """Canonical values for ``text`` read as a ``kind`` value; None when it is not one.
+    A COMMAND value is one of ``choices`` (the command names, `Param.choices`)."""
+    if kind == "COMMAND":
+        return command(text, frozenset(choices))
     func = NORMALIZERS.get(kind, path)
     return func(text)

@@ -13,8 +13,11 @@ registry; :data:`RAW` gives the few the parser can write a signature for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmsh.commands.registry import Registry
 
 REJECT = "reject"
 BACKGROUND = "bg"
@@ -35,6 +38,9 @@ class Param:
     option: str = ""
     many: bool = False
     required: bool = False
+    choices: tuple[str, ...] = ()
+    """The values it may take, where the type alone does not say (the command names a
+    COMMAND value may be)."""
 
     @property
     def slot(self) -> str:
@@ -119,23 +125,23 @@ def signatures_from(vocabulary: dict[str, Any]) -> dict[str, Signature]:
                 out[full] = _signature(full, sub)
         else:
             out[name] = _signature(name, info)
-    return out
+    names = tuple(sorted({n.split()[0] for n in out} | set(out)))
+    return {intent: _naming(sig, names) for intent, sig in out.items()}
 
 
-_CACHE: dict[str, Signature] | None = None
+def _naming(sig: Signature, names: tuple[str, ...]) -> Signature:
+    """``sig`` with the command names as the choices of its COMMAND values."""
+    if not any(p.type == "COMMAND" for p in sig.params):
+        return sig
+    params = tuple(replace(p, choices=names) if p.type == "COMMAND" else p for p in sig.params)
+    return replace(sig, params=params)
 
 
-def signatures(refresh: bool = False) -> dict[str, Signature]:
-    """Signatures of the process-wide registry's commands (cached)."""
-    global _CACHE
-    if _CACHE is None or refresh:
+def signatures(registry: Registry | None = None) -> dict[str, Signature]:
+    """Signatures of ``registry``'s commands (default: the process's registry), read
+    afresh: whoever uses them keeps them (`Translator.sigs`)."""
+    if registry is None:
         from llmsh.commands.registry import default_registry
 
-        _CACHE = signatures_from(default_registry().vocabulary())
-    return _CACHE
-
-
-def slot_names(sigs: dict[str, Signature]) -> list[str]:
-    """All slot names the tagger needs, sorted, with ``bg`` (a trailing ``&``)."""
-    names = {slot for sig in sigs.values() for slot in sig.slots}
-    return sorted(names | {BACKGROUND})
+        registry = default_registry()
+    return signatures_from(registry.vocabulary())

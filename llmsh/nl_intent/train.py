@@ -37,7 +37,6 @@ class TrainConfig:
         default=0.995, metadata={"help": "saved weights: moving average, this decay (0: last)"}
     )
     seed: int = field(default=1234, metadata={"help": "seed for data, init and dropout"})
-    holdout_every: int = field(default=5, metadata={"help": "every N-th template is held out"})
     threads: int = field(
         default=1, metadata={"help": "torch threads; 1 is fastest on a shared 2-core machine"}
     )
@@ -54,8 +53,6 @@ class TrainConfig:
             raise ValueError("learning rates must be positive, min_lr_ratio in [0, 1]")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError("ema must be in [0, 1)")
-        if self.holdout_every < 2:
-            raise ValueError("holdout_every must be at least 2")
 
 
 @dataclass
@@ -109,11 +106,11 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
     torch.manual_seed(config.seed)
     random.seed(config.seed)
 
-    # 1. vocabulary from the registry, templates split by template
+    # 1. vocabulary from the registry, templates split by their held-out flags
     sigs = signatures()
     book = example_book()
     intents = data.intents_of(book, sigs)
-    train_tpls, held_tpls = data.split_templates(book, intents, config.holdout_every)
+    train_tpls, held_tpls = data.split_templates(book, intents)
     tags = data.slot_labels(train_tpls + held_tpls, sigs)
     intent_id = {name: i for i, name in enumerate(intents)}
     tag_id = {name: i for i, name in enumerate(tags)}

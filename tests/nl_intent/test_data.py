@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from llmsh.nl_intent import data
+from llmsh.nl_intent import builtin_examples, data
 from llmsh.nl_intent.augment import AugmentConfig
 from llmsh.nl_intent.decode import decode
 from llmsh.nl_intent.examples import ExampleBook, example_book
@@ -40,10 +44,67 @@ def test_template_slots_belong_to_their_command(book: ExampleBook) -> None:
 
 
 def test_split_is_by_template(book: ExampleBook) -> None:
-    train, held = data.split_templates(book, data.intents_of(book, signatures()))
+    intents = data.intents_of(book, signatures())
+    train, held = data.split_templates(book, intents)
     assert len(held) >= 80
     assert not {t.text for t in train} & {t.text for t in held}
-    assert all(t.index % 5 == 4 for t in held)
+    flagged = [t for i in intents for t in book.templates[i] if t.held_out]
+    assert held == flagged and not any(t.held_out for t in train)
+
+
+def _flags(book: ExampleBook) -> Counter[tuple[str, str, bool]]:
+    return Counter((t.intent, t.text, t.held_out) for ts in book.templates.values() for t in ts)
+
+
+def test_adding_a_template_changes_no_other_flag(tmp_path: Path) -> None:
+    """A template inserted first in an area file, and one a plugin adds to a built-in
+    intent, move every later index of their intents, yet no other template's flag."""
+    before = ExampleBook()
+    builtin_examples.register_nl_examples(before.add)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(builtin_examples.CORPUS, corpus)
+    jobs = json.loads((corpus / "jobs.json").read_text())
+    jobs["templates"]["ps"].insert(0, {"held_out": False, "text": "what's on the go"})
+    jobs["templates"]["kill"].insert(0, {"held_out": True, "text": "zap {id}"})
+    (corpus / "jobs.json").write_text(json.dumps(jobs))
+    after = ExampleBook()
+    builtin_examples.register_nl_examples(after.add, corpus)
+    after.add("ps", ["what is this box up to"])  # a plugin's, after the built-ins
+
+    assert _flags(after) - _flags(before) == Counter(
+        {("ps", "what's on the go", False): 1, ("kill", "zap {id}", True): 1,
+         ("ps", "what is this box up to", False): 1})  # fmt: skip
+    assert not _flags(before) - _flags(after)
+    old_ps = [t.text for t in before.templates["ps"]]
+    assert [t.text for t in after.templates["ps"][1 : len(old_ps) + 1]] == old_ps  # index + 1
+
+
+def test_every_corpus_file_is_read_and_flags_every_template() -> None:
+    assert sorted(p.stem for p in builtin_examples.CORPUS.glob("*.json")) == sorted(
+        builtin_examples.AREAS
+    )
+    for area in builtin_examples.AREAS:
+        templates = builtin_examples.read_area(builtin_examples.CORPUS / f"{area}.json")
+        assert templates and all(
+            set(entry) == {"held_out", "text"}
+            for entries in templates.values()
+            for entry in entries
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"templates": {"ps": ["list processes"]}}',
+     '{"templates": {"ps": [{"text": "list processes"}]}}',
+     '{"templates": {"ps": [{"held_out": "no", "text": "list processes"}]}}',
+     '{"templates": ["ps"]}', '{"templates": {"ps": [', "[]"],
+)  # fmt: skip
+def test_a_bad_corpus_file_is_named_in_one_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "jobs.json"
+    path.write_text(text)
+    with pytest.raises(builtin_examples.CorpusError) as info:
+        builtin_examples.read_area(path)
+    assert str(info.value).startswith("jobs.json: ") and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("split", ["train", "held"])
@@ -73,22 +134,30 @@ def test_generation_is_deterministic(book: ExampleBook) -> None:
 
 
 def test_plugins_register_examples_through_the_same_function() -> None:
-    from llmsh.nl_intent.examples import ExampleBook
-
     fresh = ExampleBook()
-    fresh.add("weather", ["what's the weather in {city}", "forecast for {city}"],
+    fresh.add("weather", ["what's the weather in {city}", "forecast for {city}",
+                          {"text": "will it rain in {city}", "held_out": True},
+                          {"text": "how warm is {city}", "held_out": False},
+                          {"text": "is {city} sunny"}],
               {"city": ["Paris", "Oslo"]})  # fmt: skip
-    assert [t.id for t in fresh.templates["weather"]] == ["weather#0", "weather#1"]
+    assert [t.id for t in fresh.templates["weather"]][:2] == ["weather#0", "weather#1"]
+    assert [t.held_out for t in fresh.templates["weather"]] == [False, False, True, False, False]
     phrase, values = fresh.lexicons["city"](random.Random(0))
     assert values == [phrase] and phrase in ("Paris", "Oslo")
 
 
-def test_bad_templates_fail_when_registered() -> None:
-    from llmsh.nl_intent.examples import register_examples
+@pytest.mark.parametrize(
+    "templates",
+    [["(show|list processes"], ["list", {"text": "ps", "held_out": "yes"}],
+     ["list", {"txt": "ps"}], ["list", {"text": "ps", "held": True}], ["list", 3]],
+)  # fmt: skip
+def test_bad_templates_fail_when_registered_and_add_nothing(templates: list[object]) -> None:
     from llmsh.nl_intent.templates import TemplateError
 
+    fresh = ExampleBook()
     with pytest.raises(TemplateError):
-        register_examples("ps", ["(show|list processes"])
+        fresh.add("ps", templates)  # type: ignore[arg-type]
+    assert not fresh.templates.get("ps")
 
 
 def test_generated_lines_show_varied_phrasing(book: ExampleBook) -> None:

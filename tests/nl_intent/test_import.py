@@ -10,7 +10,7 @@ def test_import_pulls_no_torch() -> None:
     code = (
         "import sys, llmsh.nl_intent as nl\n"
         "from llmsh.nl_intent import api, cli, decode, data, examples, builtin_examples\n"
-        "nl.register_examples; nl.translate; nl.Proposal\n"
+        "nl.translate; nl.Proposal\n"
         "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

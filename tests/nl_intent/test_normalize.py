@@ -96,3 +96,41 @@ def test_unreadable_values_are_none() -> None:
     assert normalize("ID", "that one") is None
     assert normalize("STATE", "purple") is None
     assert normalize("MODEL", "my favourite model!") is None
+
+
+def test_command_values_are_the_names_given() -> None:
+    names = ("models", "models pull", "ps")
+    assert normalize("COMMAND", "models pull and ps", names) == ["models", "pull", "ps"]
+    assert normalize("COMMAND", "models pull and ps") is None  # no names, no command
+    assert normalize("COMMAND", "the weather", names) is None
+
+
+def test_signatures_read_the_registry_they_are_given() -> None:
+    """No process-wide cache: a registry's signatures are its own, and a COMMAND value
+    may be any command name of that registry (`Param.choices`)."""
+    from llmsh.commands.registry import Registry
+    from llmsh.commands.spec import Arg, Command, ValueType
+    from llmsh.nl_intent.decode import decode
+    from llmsh.nl_intent.signatures import signatures
+    from llmsh.nl_intent.words import split_words
+
+    async def run(*_: object) -> int:
+        return 0
+
+    registry = Registry()
+    registry.register(Command("greet", "say hello", run, examples=("greet",)))
+    registry.register(
+        Command("about", "explain a command", run, examples=("about greet",),
+                args=(Arg("command", ValueType.COMMAND, metavar="COMMAND"),))
+    )  # fmt: skip
+    sigs = signatures(registry)
+    assert set(sigs) == {"greet", "about"}
+    assert sigs["about"].params[0].choices == ("about", "greet")
+    text = "tell me about greet"
+    tags = ["O", "O", "O", "B-command"]
+    assert decode(sigs["about"], text, split_words(text), tags).slots == {"command": ["greet"]}
+    help_sig = signatures()["help"]
+    assert {"ps", "models", "models pull"} <= set(help_sig.params[0].choices)
+    text = "how do I use models pull"
+    tags = ["O", "O", "O", "O", "B-command", "I-command"]
+    assert decode(help_sig, text, split_words(text), tags).command == "help models pull"

@@ -2,33 +2,35 @@
 
 Slots are the command's destinations (``file``, ``max_words``, ``model``,
 ``device``, ``priority``); lexicons are prefixed with the plugin's name so they
-never replace another's.
+never replace another's. Templates flagged ``"held_out": True`` are never
+trained on: they only score the intent parser (``llmsh nl eval``); the rest
+train it.
 """
 
 from __future__ import annotations
 
-TEMPLATES = [
+TEMPLATES: list[str | dict[str, object]] = [
     "summarize {file:summarize_file}",
     "summarise {file:summarize_file}",
     "give me a summary of {file:summarize_file} in {max_words:summarize_words} words",
     "(sum up|summarize) {file:summarize_file} in (at most|under|no more than) "
     "{max_words:summarize_words} words",
-    "what's in {file:summarize_file}? give me the gist",
+    {"held_out": True, "text": "what's in {file:summarize_file}? give me the gist"},
     "summarize {file:summarize_file} with {model}",
     "write a (short|brief) summary of {file:summarize_file}",
     "condense {file:summarize_file} into {max_words:summarize_words} words",
     "give me the key points of {file:summarize_file}",
-    "summarize the document {file:summarize_file} on {device}",
+    {"held_out": True, "text": "summarize the document {file:summarize_file} on {device}"},
     "can you summarize {file:summarize_file} for me",
     "boil {file:summarize_file} down to {max_words:summarize_words} words",
     "(a|the) summary of {file:summarize_file}",
     "use {model} to summarize {file:summarize_file}",
-    "tl;dr {file:summarize_file}",
+    {"held_out": True, "text": "tl;dr {file:summarize_file}"},
     "summarize {file:summarize_file} at {priority}",
     "I need a {max_words:summarize_words} word summary of {file:summarize_file}",
     "read {file:summarize_file} and tell me what it says in a few sentences",
     "summarize the file {file:summarize_file} using {model} in {max_words:summarize_words} words",
-    "make a summary of {file:summarize_file}",
+    {"held_out": True, "text": "make a summary of {file:summarize_file}"},
 ]
 
 LEXICONS = {

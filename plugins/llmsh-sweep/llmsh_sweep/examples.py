@@ -2,7 +2,9 @@
 
 Value lists are LABELS values (``1e-4,2e-4``); their lexicons say them the ways
 people do ("1e-4 and 2e-4", "4, 8 or 16"). Lexicon names carry the plugin's
-prefix so they never replace another's.
+prefix so they never replace another's. Templates flagged ``"held_out": True``
+are never trained on: they only score the intent parser (``llmsh nl eval``); the
+rest train it.
 """
 
 from __future__ import annotations
@@ -38,38 +40,47 @@ LEXICONS = {
 }  # fmt: skip
 
 _LR, _RANK = "{lr:sweep_lrs}", "{rank:sweep_ranks}"
-TEMPLATES: dict[str, list[str]] = {
+TEMPLATES: dict[str, list[str | dict[str, object]]] = {
     "sweep finetune": [
         f"sweep {{model}} on {{data}} over (learning rates|lrs) {_LR} and ranks {_RANK}",
         f"(run|launch|start) a (hyperparameter|grid|parameter) sweep of {{model}} on {{data}} "
         f"with lr {_LR} and rank {_RANK}",
         f"fine tune {{model}} on {{data}} for every combination of lr {_LR} and rank {_RANK}",
         f"grid search {{model}} on {{data}}: learning rates {_LR}, ranks {_RANK}",
-        f"try learning rates {_LR} (with|and) ranks {_RANK} for {{model}} on {{data}}",
+        {
+            "held_out": True,
+            "text": f"try learning rates {_LR} (with|and) ranks {_RANK} for {{model}} on {{data}}",
+        },
         f"sweep finetune {{model}} --data {{data}} --lr {_LR} --rank {_RANK}",
         f"submit a job array fine-tuning {{model}} on {{data}} with lr {_LR} and rank {_RANK} "
         "for {epochs} epochs",
         f"compare lora ranks {_RANK} (on|for) {{model}} (with|using) {{data}}",
         f"sweep the learning rate of {{model}} over {_LR} (on|using) {{data}}",
-        f"hyperparameter sweep for {{model}} on {{data}} with lr {_LR}, rank {_RANK} "
-        "{wait=and wait for it|and wait until they finish|and wait for the results}",
+        {
+            "held_out": True,
+            "text": f"hyperparameter sweep for {{model}} on {{data}} with lr {_LR}, rank {_RANK} "
+            "{wait=and wait for it|and wait until they finish|and wait for the results}",
+        },
         f"sweep {{model}} on {{data}} with ranks {_RANK} on {{device}}",
         f"run a sweep of {{model}} on {{data}}, lr {_LR}, rank {_RANK}, {{epochs}} epochs",
         f"which learning rate is best for {{model}} on {{data}}? try {_LR}",
         f"train {{model}} on {{data}} once per rank in {_RANK} {{wait=and wait|then wait}}",
-        f"fine-tune {{model}} with every lr in {_LR} on {{data}} at {{priority}}",
+        {
+            "held_out": True,
+            "text": f"fine-tune {{model}} with every lr in {_LR} on {{data}} at {{priority}}",
+        },
     ],
     "sweep report": [
         "(show|give me) the sweep report",
         "how did the (sweep|grid search) go",
         "compare the losses of sweep {sweep:sweep_id}",
         "sweep report {sweep:sweep_id}",
-        "which run of the last sweep has the lowest loss",
+        {"held_out": True, "text": "which run of the last sweep has the lowest loss"},
         "report on sweep (number|#) {sweep:sweep_id}",
         "show the results of the (last|latest) (sweep|grid search|hyperparameter sweep)",
         "final losses of sweep {sweep:sweep_id} {json=as json|in json}",
         "(compare|rank) the runs of the (latest|last) sweep",
-        "what were the final losses in sweep {sweep:sweep_id}",
+        {"held_out": True, "text": "what were the final losses in sweep {sweep:sweep_id}"},
         "sweep results {json=as json}",
         "which learning rate won the sweep",
     ],
@@ -78,7 +89,7 @@ TEMPLATES: dict[str, list[str]] = {
         "which sweeps have I (run|started)",
         "show (past|previous|all) sweeps",
         "sweep list {json=as json|in json}",
-        "what sweeps are there",
+        {"held_out": True, "text": "what sweeps are there"},
         "show the sweep history",
         "how many sweeps have I done",
     ],

@@ -1,10 +1,10 @@
-"""Prompts (what a person asks a model for) and non-commands (the ``reject`` intent).
+"""The prompt lexicons: what a person asks a model for, and what is no command.
 
-``generate`` templates use the prompt lexicons here: ``task`` (an imperative,
-"write a haiku about autumn"), ``question``, ``noun`` ("a poem about the sea"),
-``start`` (text to continue) and ``prompt`` (a task or a question). ``reject``
-templates fill words that are no slot (``{_:junk}``): keyboard mash, chit-chat
-and word salad, none of which should become a command.
+``generate`` templates fill ``task`` (an imperative, "write a haiku about
+autumn"), ``question``, ``noun`` ("a poem about the sea"), ``start`` (text to
+continue) and ``prompt`` (a task or a question); ``reject`` templates fill
+``junk`` (keyboard mash, word salad) and ``chitchat``. The templates are in
+``corpus/language.json``.
 """
 
 from __future__ import annotations
@@ -98,60 +98,3 @@ def chitchat(rng: random.Random) -> tuple[str, list[str]]:
 
 PROMPT_LEXICONS = {"task": task, "noun": noun, "question": question, "start": start,
                    "prompt": prompt, "junk": junk, "chitchat": chitchat}  # fmt: skip
-
-TEMPLATES: dict[str, list[str]] = {
-    "generate": [
-        "{prompt}",
-        "ask {model} to {prompt:task}",
-        "generate {prompt:noun}",
-        "have {model} {prompt:task}",
-        "{prompt} using {model}",
-        "generate '{prompt}' with at most {max_tokens} tokens",
-        "use {model} to {prompt:task} on {device}",
-        "{prompt:task} (at|with) temperature {temperature}",
-        'prompt {model} with "{prompt}"',
-        "{prompt:task}, max {max_tokens} tokens",
-        "complete '{prompt:start}'",
-        "generate text for the prompt '{prompt}' on {device} at {priority}",
-        "ask {model}: {prompt}",
-        "{prompt:task}",
-        "{prompt:question}",
-        "generate {prompt:noun} (with|using) {model} at temperature {temperature}",
-        "run generate on '{prompt}' with {priority}",
-        "{prompt:task} in {max_tokens} tokens or less",
-        "continue this text: {prompt:start}",
-        "hey {model}, {prompt}",
-        "quick question: {prompt:question}",
-        "let {model} answer: {prompt:question}",
-        "{prompt:task} on {device}",
-        "{prompt:task} for me",
-        "I'd like you to {prompt:task}",
-        "could {model} {prompt:task}",
-        "{prompt:question} answer with {model}",
-        "{prompt:task} --- use {model} with {priority}",
-        "I need {prompt:noun} from {model}",
-        "{prompt:question} keep it under {max_tokens} tokens",
-        "{prompt:task} (up to|at most|maximum) {max_tokens} tokens",
-        "{prompt:question} ({max_tokens} tokens max)",
-    ],
-    "reject": [
-        "{_:junk}",
-        "{_:chitchat}",
-        "{_:junk} {_:junk}",
-        "{_:chitchat}, {_:junk}",
-        "{_:chitchat} {_:chitchat}",
-        "um {_:junk}",
-        "{_:junk}?",
-        "{_:chitchat}!",
-        "{_:junk} {_:chitchat}",
-        "{_:chitchat}... {_:junk}",
-        "the {_:junk}",
-        "{_:chitchat} I guess",
-        "{_:chitchat} {_:junk} {_:junk}",
-        "I {_:junk}",
-        "{_:junk}!!",
-        "{_:chitchat}?",
-        "hmm {_:chitchat}",
-        "{_:junk}, {_:junk}",
-    ],
-}
