@@ -35,7 +35,7 @@ def test_token_file_must_be_private(tmp_path: Path) -> None:
     token.chmod(0o600)
     assert read_token_file(token) == "abc123"
     token.write_text("\n")
-    with pytest.raises(HttpConfigError, match="empty"):
+    with pytest.raises(HttpConfigError, match="on one line"):
         read_token_file(token)
     with pytest.raises(HttpConfigError, match="cannot read"):
         read_token_file(tmp_path / "missing")
