@@ -116,6 +116,9 @@ class DetachedSource(KernelSource):
     async def queue_order(self) -> list[int]:
         return []
 
+    async def models(self) -> list[ResidentModel]:
+        return []  # no kernel: nothing is loaded by one
+
     async def events(
         self, pids: Iterable[int] | None = None, output: bool = False
     ) -> AsyncIterator[Event]:
