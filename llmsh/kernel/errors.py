@@ -27,3 +27,7 @@ class UnknownKind(KernelError):
 
 class InvalidRequest(KernelError):
     pass
+
+
+class StoreUnwritable(KernelError):
+    """The job store cannot take writes now (disk full, I/O error): nothing new is accepted."""

@@ -4,27 +4,35 @@ Saves are buffered on the event loop, coalesced (a job that is queued, started a
 finished within one batch is written once, with all three transitions), and sent in
 batches to a writer process (writer.py) that commits each batch in one transaction,
 so the loop never waits on disk and pays no GIL for SQLite. `flush()` waits until the
-store holds everything saved before it. WAL mode plus a busy timeout (and a retry
-around it) lets several kernels share one store without "database is locked"
-reaching a user.
+store holds everything saved before it; `durable()` is the same wait for the event
+loop, shared by every caller of one batch (group commit): the kernel acknowledges a
+request only after it. WAL mode plus a busy timeout (and a retry around it) lets
+several kernels share one store without "database is locked" reaching a user.
+
+Durability: WAL with synchronous=NORMAL. A commit is in the WAL file (the OS's page
+cache) before it is acknowledged, so it survives the death of any process; only a
+power cut or an OS crash can undo the last commits, never corrupt the store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from .errors import KernelError
+from .errors import KernelError, StoreUnwritable
+from .ownership import KernelLock, lock_path, take_if_dead
 from .records import FINISHED, JobState, Process, Progress
-from .writer import Writer, WriterGone, connect, frame, retry_locked
+from .writer import StoreFailing, Writer, WriterGone, connect, retry_locked, unwritable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -145,6 +153,27 @@ def from_row(r: tuple[Any, ...]) -> Process:
     )
 
 
+WRITER_EXITED = "the job store's writer exited (see its error above)"
+
+
+def refusal(why: str) -> StoreUnwritable:
+    if why == "disk full":
+        return StoreUnwritable("the job store's disk is full: free some space, then try again")
+    return StoreUnwritable(f"the job store cannot be written ({why}): try again once it can")
+
+
+@contextlib.contextmanager
+def refusing() -> Iterator[None]:
+    """Writes on the kernel's own connection: a disk that refuses them is a refusal."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        why = unwritable(exc)
+        if why is None:
+            raise
+        raise refusal(why) from None
+
+
 def _proc_started(os_pid: int) -> float:
     try:
         return float(psutil.Process(os_pid).create_time())
@@ -153,28 +182,54 @@ def _proc_started(os_pid: int) -> float:
 
 
 class JobStore:
-    def __init__(self, path: Path) -> None:
+    """The store as one kernel sees it; with `kernel_id`, that kernel's lock is taken."""
+
+    def __init__(self, path: Path, kernel_id: str | None = None) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.output_dir = path.parent / "jobs"
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._read = connect(path)
-        retry_locked(lambda: self._read.executescript(SCHEMA))
+        with refusing():
+            retry_locked(lambda: self._read.executescript(SCHEMA))
+        self._lock: KernelLock | None = None
+        if kernel_id is not None:
+            self._lock = KernelLock(lock_path(path, kernel_id))
+            self._lock.acquire()
         self._next_pid = 0
         self._pid_limit = 0
         self._pid_block = PID_BLOCK_MIN
         # Saves waiting for the next batch: the latest record per pid, and every transition.
         self._latest: dict[int, Process] = {}
         self._transitions: list[tuple[int, str | None, str, float, str]] = []
-        self._writer = Writer(path)
+        self._writer = Writer(path, None if self._lock is None else self._lock.fd)
         self._closed = False
+        # Group commit: who waits in durable(), per batch (a future each: one waiter's
+        # cancellation must not touch the others).
+        self._open: list[asyncio.Future[None]] | None = None  # for the batch not yet sent
+        self._waiting: dict[int, list[asyncio.Future[None]]] = {}  # sent batches, in order
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer.listener = self._wake
+
+    @property
+    def failing(self) -> str | None:
+        """Why the disk refuses writes now ("disk full"), None while it takes them."""
+        return self._writer.failing
+
+    def check_writable(self) -> None:
+        """Raise the refusal for new work if nothing saved now could be committed."""
+        if self._writer.failing is not None:
+            raise refusal(self._writer.failing)
+        if self._writer.exited:
+            raise KernelError(WRITER_EXITED)
 
     # -- pids ------------------------------------------------------------------------
 
     def allocate_pid(self) -> int:
         """Pids come from blocks reserved in the store, so concurrent kernels never share one."""
         if self._next_pid >= self._pid_limit:
-            self._next_pid = retry_locked(self._reserve_block)
+            with refusing():
+                self._next_pid = retry_locked(self._reserve_block)
             self._pid_limit = self._next_pid + self._pid_block
             self._pid_block = min(self._pid_block * 2, PID_BLOCK_MAX)
         pid = self._next_pid
@@ -193,7 +248,8 @@ class JobStore:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a COMMIT refused by a full disk may have rolled back
+                conn.execute("ROLLBACK")
             raise
         return start
 
@@ -201,34 +257,52 @@ class JobStore:
 
     def register_kernel(self, kernel_id: str) -> None:
         os_pid = os.getpid()
-        retry_locked(
-            lambda: self._read.execute(
-                "INSERT OR REPLACE INTO kernels VALUES (?, ?, ?, ?, ?)",
-                (kernel_id, os_pid, socket.gethostname(), _proc_started(os_pid), time.time()),
+        with refusing():
+            retry_locked(
+                lambda: self._read.execute(
+                    "INSERT OR REPLACE INTO kernels VALUES (?, ?, ?, ?, ?)",
+                    (kernel_id, os_pid, socket.gethostname(), _proc_started(os_pid), time.time()),
+                )
             )
-        )
 
     def unregister_kernel(self, kernel_id: str) -> None:
-        retry_locked(lambda: self._read.execute("DELETE FROM kernels WHERE id=?", (kernel_id,)))
+        # A row left behind (a full disk) is harmless: the lock says this kernel is gone.
+        with contextlib.suppress(sqlite3.Error):
+            retry_locked(lambda: self._read.execute("DELETE FROM kernels WHERE id=?", (kernel_id,)))
 
-    def _live_kernels(self) -> set[str]:
+    def _live_kernels(self, taken: dict[str, int]) -> set[str]:
+        """The registered kernels still alive; the locks of dead ones go into `taken`."""
         live = set()
         host = socket.gethostname()
         for kid, os_pid, khost, started, _ in self._read.execute("SELECT * FROM kernels"):
             if khost != host:
                 live.add(kid)  # cannot check another host's processes: assume alive
-            elif abs(_proc_started(int(os_pid)) - float(started)) < 1.0:
+                continue
+            try:
+                fd = take_if_dead(lock_path(self.path, kid), int(os_pid))
+            except FileNotFoundError:  # registered by an llmsh without kernel locks
+                if abs(_proc_started(int(os_pid)) - float(started)) < 1.0:
+                    live.add(kid)
+                continue
+            if fd is None:
                 live.add(kid)
+            else:
+                taken[kid] = fd
         return live
 
     def recover(self, reason: str) -> list[Process]:
-        """Mark unfinished jobs of kernels that are no longer alive as interrupted."""
+        """Mark unfinished jobs of kernels that are no longer alive as interrupted.
+
+        A kernel is alive while it holds its lock (see ownership.py); this one takes
+        the locks of dead kernels while it recovers their jobs, then removes them.
+        """
+        taken: dict[str, int] = {}
 
         def run() -> list[Process]:
             conn = self._read
             conn.execute("BEGIN IMMEDIATE")
             try:
-                live = self._live_kernels()
+                live = self._live_kernels(taken)
                 finished = tuple(s.value for s in FINISHED)
                 rows = conn.execute(
                     f"SELECT {COLUMNS} FROM jobs "
@@ -257,10 +331,19 @@ class JobStore:
                 conn.execute("COMMIT")
                 return recovered
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
+            finally:
+                for kid, fd in taken.items():
+                    if not conn.in_transaction:  # committed: nothing is left to recover
+                        with contextlib.suppress(OSError):
+                            lock_path(self.path, kid).unlink()
+                    os.close(fd)
+                taken.clear()
 
-        return retry_locked(run)
+        with refusing():
+            return retry_locked(run)
 
     # -- writes (batched, committed by the writer process) -----------------------------
 
@@ -296,15 +379,75 @@ class JobStore:
             rows = [to_row(p) for p in self._latest.values()]
             batch = ((INSERT_JOB, rows), (INSERT_TRANSITION, self._transitions))
             self._latest, self._transitions = {}, []
-            self._writer.send(frame(("write", batch)))
+            number = self._writer.write(batch)
+            if self._open is not None:
+                self._waiting[number] = self._open
+                self._open = None
+                if self._writer.failing is not None or self._writer.exited:
+                    self._settle()  # no report is coming for it: refuse it now
+
+    async def durable(self) -> None:
+        """Return once everything saved so far is committed (the event loop's thread).
+
+        Waiters of one batch are settled together; a batch someone waits for goes to
+        the writer at the end of this loop turn rather than after SEND_DELAY, and what
+        is saved while the writer commits gathers into the next commit. Raises
+        StoreUnwritable while the disk refuses writes (what was saved stays queued and
+        is committed once it takes them), KernelError if the writer has exited.
+        """
+        self._loop = loop = asyncio.get_running_loop()
+        writer = self._writer
+        future = loop.create_future()
+        if self._latest:
+            if self._open is None:
+                self._open = []
+                loop.call_soon(self.send)
+            self._open.append(future)
+        elif writer.committed >= writer.sent:
+            return
+        else:
+            self._waiting.setdefault(writer.sent, []).append(future)
+            self._settle()  # the report may have come before the future was there
+        await future
+
+    def _wake(self) -> None:
+        """From the writer's reader thread, after each report."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(self._settle)
+
+    def _settle(self) -> None:
+        """Resolve the futures of committed batches; refuse the rest if none can commit."""
+        writer = self._writer
+        while self._waiting:
+            number = next(iter(self._waiting))
+            if number > writer.committed:
+                break
+            for future in self._waiting.pop(number):
+                if not future.done():
+                    future.set_result(None)
+        if self._waiting and (writer.failing is not None or writer.exited):
+            exc: KernelError = (
+                refusal(writer.failing)
+                if writer.failing is not None
+                else KernelError(WRITER_EXITED)
+            )
+            for futures in self._waiting.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            self._waiting.clear()
 
     def sync(self, timeout: float = 30.0) -> None:
         """Block until everything sent so far is in the store (any thread)."""
         try:
             if not self._writer.sync(timeout):
                 raise KernelError(f"the job store did not catch up within {timeout:g} s")
-        except WriterGone as exc:
-            raise KernelError(str(exc)) from None
+        except WriterGone:
+            raise KernelError(WRITER_EXITED) from None
+        except StoreFailing as exc:
+            raise refusal(str(exc)) from None
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything saved so far is in the store (the owner's thread)."""
@@ -343,3 +486,5 @@ class JobStore:
         self._closed = True
         self._writer.close()
         self._read.close()
+        if self._lock is not None:  # last: the writer has exited, nothing more can land
+            self._lock.release()

@@ -5,13 +5,19 @@ A writer thread inside the kernel fought the event loop for the GIL on every row
 throughput. In its own process the writer has its own interpreter. The kernel sends
 it marshalled frames over a pipe:
 
-    ("write", ((sql, rows), ...))   executemany each, in order, in one transaction
-    ("sync", n)                     reply n once everything before it is committed
-    ("stop",)                       commit what came before, then exit
+    ("write", ((sql, rows), ...), n)   executemany each, in order; report n once committed
+    ("sync", n)                        report n once everything before it is committed
+    ("stop",)                          commit what came before, then exit
 
-Frames that arrive together are committed together. This file imports only the
-standard library and runs as a script (`python -I -S writer.py DB KERNEL_OS_PID`),
-so starting the writer costs an interpreter start, not an llmsh import.
+Frames that arrive together are committed together, in one transaction: while the
+writer commits, the next batches gather in the pipe, so many acknowledgements wait on
+one commit (group commit, as PostgreSQL does it). The writer reports back in frames
+too: ("ok", n) after a commit, ("failing", why) once when the disk starts refusing
+writes (full). It then keeps what it holds and tries again until the disk takes it.
+
+This file imports only the standard library and runs as a script (`python -I -S
+writer.py DB KERNEL_OS_PID`), so starting the writer costs an interpreter start, not
+an llmsh import.
 """
 
 from __future__ import annotations
@@ -34,9 +40,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 FRAME = struct.Struct("<Q")  # a frame is its length, then the marshalled tuple
-ACK = struct.Struct("<q")
 READ_CHUNK = PIPE_SIZE = 1 << 20  # a batch of a few thousand jobs fits the pipe at once
 T = TypeVar("T")
+SQLITE_IOERR, SQLITE_FULL = 10, 13  # primary result codes
+RETRY_INTERVAL = 0.25  # seconds between tries while the disk refuses writes
+STOP_PATIENCE = 5.0  # seconds a stopping writer keeps trying a refusing disk
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -71,6 +79,22 @@ class KernelGone(Exception):
     """The kernel died: what it sent last must not land after a recovery of its jobs."""
 
 
+def unwritable(exc: BaseException) -> str | None:
+    """Why the disk refuses writes for now (full, I/O error), or None for other errors.
+
+    These pass: the writer keeps what it holds and tries again, where any other error
+    is a bug that ends it.
+    """
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # extended codes keep the primary low
+    if code == SQLITE_FULL or "disk is full" in str(exc):
+        return "disk full"
+    if code == SQLITE_IOERR or "disk I/O error" in str(exc):
+        return "disk I/O error"
+    return None
+
+
 def _commit(conn: sqlite3.Connection, writes: list[Any], alive: Callable[[], bool]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -83,13 +107,19 @@ def _commit(conn: sqlite3.Connection, writes: list[Any], alive: Callable[[], boo
             raise KernelGone()
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A COMMIT that fails for a full disk may have rolled back already: a second
+        # rollback would raise "no transaction is active" over the real error.
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
 
 
-def _read_frames(fd: int, buf: bytearray) -> list[Any] | None:
-    """Block for input, then return every complete frame; None at end of input."""
+def _read_frames(fd: int, buf: bytearray, timeout: float | None = None) -> list[Any] | None:
+    """Every complete frame once one has arrived; None at end of input, [] at timeout."""
     while True:
+        if timeout is not None and not _wait_for(fd, select.POLLIN, timeout):
+            return []
         chunk = os.read(fd, READ_CHUNK)
         if not chunk:
             return None
@@ -109,21 +139,71 @@ def _read_frames(fd: int, buf: bytearray) -> list[Any] | None:
 
 
 def serve(path: str, rfd: int, wfd: int, alive: Callable[[], bool]) -> None:
-    """Commit frames from rfd until `stop` or end of input; acknowledge syncs on wfd."""
+    """Commit frames from rfd until `stop` or end of input; report on wfd.
+
+    Reports are frames too: ("ok", n) once every frame numbered up to n is committed,
+    ("failing", why) once when commits start failing for the disk (full, I/O error).
+    Failed writes are kept, in order, with what arrives meanwhile, and tried again
+    every RETRY_INTERVAL until they commit: nothing is acknowledged before that.
+    """
     conn = connect(path)
     buf = bytearray()
+    writes: list[Any] = []  # sent, not yet committed: one transaction when it lands
+    wanted = reported = -1  # the highest frame number received, and acknowledged
+    failing: str | None = None
+    retry_at = 0.0
+    stop_by: float | None = None  # set by `stop`: give up on a failing disk by then
+    ended = False  # the input closed (after `stop`, a clean close; else the kernel died)
     try:
         while True:
-            frames = _read_frames(rfd, buf)
-            if frames is None:
-                return  # the pipe closed without `stop`: the kernel died
-            writes = [w for f in frames if f[0] == "write" for w in f[1]]
+            if not ended:
+                wait = None if failing is None else max(0.0, retry_at - time.monotonic())
+                frames = _read_frames(rfd, buf, wait)
+                if frames is None:
+                    if stop_by is None:
+                        return  # the pipe closed without `stop`: the kernel died
+                    ended, frames = True, []
+                for f in frames:
+                    if f[0] == "write":
+                        writes.extend(f[1])
+                        if len(f) > 2:
+                            wanted = max(wanted, f[2])
+                    elif f[0] == "sync":
+                        wanted = max(wanted, f[1])
+                    elif f[0] == "stop":
+                        stop_by = time.monotonic() + STOP_PATIENCE
+            if failing is not None:
+                if not alive():
+                    return  # nobody is left to tell; a recovery takes over
+                left = retry_at - time.monotonic()
+                if left > 0:
+                    if ended:
+                        time.sleep(left)
+                    continue  # gather more; the next try is at retry_at
             if writes:
-                retry_locked(functools.partial(_commit, conn, writes, alive))
-            for f in frames:
-                if f[0] == "sync":
-                    os.write(wfd, ACK.pack(f[1]))
-            if any(f[0] == "stop" for f in frames):
+                try:
+                    retry_locked(functools.partial(_commit, conn, writes, alive))
+                except sqlite3.Error as exc:
+                    why = unwritable(exc)
+                    if why is None:
+                        raise
+                    if stop_by is not None and time.monotonic() >= stop_by:
+                        print(
+                            f"llmsh store writer: {why}: the last {len(writes)} write(s) "
+                            "were not saved (none was acknowledged)",
+                            file=sys.stderr,
+                        )
+                        return
+                    if why != failing:
+                        os.write(wfd, frame(("failing", why)))  # once per change, not per try
+                    failing, retry_at = why, time.monotonic() + RETRY_INTERVAL
+                    continue
+                writes = []
+            failing = None
+            if wanted > reported:
+                os.write(wfd, frame(("ok", wanted)))
+                reported = wanted
+            if stop_by is not None:
                 return
     except KernelGone:
         return
@@ -152,22 +232,38 @@ class WriterGone(Exception):
     """The writer exited before confirming a sync (its error went to stderr)."""
 
 
+class StoreFailing(Exception):
+    """The writer holds batches the disk refuses (str: why, e.g. "disk full")."""
+
+
 class Writer:
-    """The kernel's handle on its writer process: send frames, wait for syncs, stop.
+    """The kernel's handle on its writer process: send batches, learn what is committed.
 
     A frame goes straight into the pipe (made large, and non-blocking) when it has
     room; what does not fit waits in a backlog that a sender thread drains as the
     writer catches up, so a slow writer (or one waiting for another kernel's lock)
-    never blocks the event loop, and a quick one costs no thread switch.
+    never blocks the event loop, and a quick one costs no thread switch. A reader
+    thread takes the writer's reports: `committed` (the highest batch number in the
+    store) and `failing` (why the disk refuses writes, None while it takes them); it
+    calls `listener` after each, from its own thread.
+
+    `keep_fd` (the kernel's ownership lock) is shared with the writer process, so the
+    lock is held until both have exited: no recovery starts while a write may land.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keep_fd: int | None = None) -> None:
         self._cond = threading.Condition()  # guards the backlog, _gone and _closing
         self._backlog: collections.deque[memoryview] = collections.deque()
         self._gone = self._closing = False
-        self._sync_lock = threading.Lock()
-        self._sync_sent = self._synced = 0
-        self._acks = b""
+        self._state = threading.Condition()  # guards what the writer reported
+        self._next = 0  # the number the next batch gets (batches are sent by one thread)
+        self.committed = -1
+        self.failing: str | None = None
+        self.exited = False
+        self.listener: Callable[[], None] | None = None
+        import logging  # here, not at the top: the writer process never logs
+
+        self._log = logging.getLogger("llmsh.kernel.store")
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         try:
@@ -176,6 +272,7 @@ class Writer:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 start_new_session=True,  # Ctrl-C and job-control signals are not for it
+                pass_fds=() if keep_fd is None else (keep_fd,),
             )
             assert self._proc.stdin is not None and self._proc.stdout is not None
             self._wfd, self._ackfd = self._proc.stdin.fileno(), self._proc.stdout.fileno()
@@ -191,6 +288,20 @@ class Writer:
         os.set_blocking(self._wfd, False)
         self._sender = threading.Thread(target=self._send_loop, name="llmsh-store", daemon=True)
         self._sender.start()
+        self._reader = threading.Thread(target=self._read_loop, name="llmsh-acks", daemon=True)
+        self._reader.start()
+
+    @property
+    def sent(self) -> int:
+        """The number of the last batch sent (-1 before the first)."""
+        return self._next - 1
+
+    def write(self, batch: tuple[Any, ...]) -> int:
+        """Send a batch of (sql, rows) pairs; returns the number `committed` will reach."""
+        number = self._next
+        self._next += 1
+        self.send(frame(("write", batch, number)))
+        return number
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
@@ -235,25 +346,56 @@ class Writer:
                 else:
                     self._backlog[0] = view[written:]
 
+    def _read_loop(self) -> None:
+        """Take the writer's reports; log each change of the disk's condition once."""
+        buf = bytearray()
+        while True:
+            try:
+                reports = _read_frames(self._ackfd, buf)
+            except OSError:
+                reports = None
+            with self._state:
+                for report in reports or ():
+                    if report[0] == "ok":
+                        self.committed = max(self.committed, report[1])
+                        if self.failing is not None:
+                            self._log.warning(
+                                "the job store is writable again: new jobs are accepted"
+                            )
+                        self.failing = None
+                    elif report[0] == "failing":
+                        self._log.warning(
+                            "the job store cannot be written (%s): new jobs are refused "
+                            "until it can (what was accepted is kept and saved then)",
+                            report[1],
+                        )
+                        self.failing = report[1]
+                self.exited = reports is None
+                self._state.notify_all()
+            listener = self.listener
+            if listener is not None:
+                listener()
+            if reports is None:
+                return
+
     def sync(self, timeout: float) -> bool:
-        """Wait until everything sent so far is committed; False at timeout."""
-        with self._sync_lock:
-            self._sync_sent += 1
-            wanted = self._sync_sent
-            self.send(frame(("sync", wanted)))
-            deadline = time.monotonic() + timeout
-            while self._synced < wanted:
-                left = deadline - time.monotonic()
-                if left <= 0 or not _wait_for(self._ackfd, select.POLLIN, left):
-                    return False
-                data = os.read(self._ackfd, 4096)
-                if not data:
+        """Wait until every batch sent so far is committed; False at timeout.
+
+        Raises WriterGone if the writer exited first, StoreUnwritable while the disk
+        refuses the writes.
+        """
+        wanted = self.sent
+        deadline = time.monotonic() + timeout
+        with self._state:
+            while self.committed < wanted:
+                if self.exited:
                     raise WriterGone("the job store's writer exited (see its error above)")
-                self._acks += data
-                whole = len(self._acks) - len(self._acks) % ACK.size
-                for (n,) in ACK.iter_unpack(self._acks[:whole]):
-                    self._synced = max(self._synced, n)
-                self._acks = self._acks[whole:]
+                if self.failing is not None:
+                    raise StoreFailing(self.failing)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._state.wait(left)
             return True
 
     def close(self, timeout: float = 30.0) -> None:
@@ -274,10 +416,12 @@ class Writer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            self._reader.join(timeout)
             self._proc.stdout.close()
         elif self._thread is not None and not self._sender.is_alive():
             os.close(self._wfd)
             self._thread.join(timeout)
+            self._reader.join(timeout)
             os.close(self._ackfd)
 
 

@@ -94,7 +94,10 @@ async def test_flush_reports_a_writer_that_died(tmp_path: Path) -> None:
         assert writer is not None
         writer.kill()
         writer.wait()
-        await kernel.submit(JobSpec("noop"))
+        with pytest.raises(KernelError, match="writer exited"):
+            await kernel.submit(JobSpec("noop"))  # it could not be acknowledged
+        with pytest.raises(KernelError, match="writer exited"):
+            await kernel.submit(JobSpec("noop"))  # refused at once now
         with pytest.raises(KernelError, match="writer exited"):
             await kernel.flush()
 

@@ -1,0 +1,147 @@
+"""Fault injection on a real daemon (`python -m llmsh.daemon serve --foreground`).
+
+SIGKILL right after a reply, a killed daemon nobody reaps (a zombie), and what a
+killed daemon's system jobs leave behind. Disk-full faults are in
+tests/kernel/test_writer_faults.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+
+import psutil
+import pytest
+
+from llmsh.daemon import RemoteKernel, connect
+from llmsh.kernel import JobState, KernelError
+
+from .conftest import DaemonProcess
+from .test_clients import reach, sleep, system
+
+DEAD = "the kernel that ran it stopped (crashed or killed) while the job was"
+
+
+def stored_states(home: object) -> dict[int, str]:
+    conn = sqlite3.connect(f"file:{home}/jobs.db?mode=ro", uri=True)
+    try:
+        return dict(conn.execute("SELECT pid, state FROM jobs").fetchall())
+    finally:
+        conn.close()
+
+
+async def session_of(kernel: RemoteKernel, pid: int) -> list[psutil.Process]:
+    """The processes of a running system job (its session: see builtin_kinds), leader first."""
+    await reach(kernel, pid, JobState.RUNNING)
+    deadline = asyncio.get_running_loop().time() + 10
+    while "pgid" not in (job := await kernel.get(pid)).metrics:
+        assert asyncio.get_running_loop().time() < deadline, "no process group recorded"
+        await asyncio.sleep(0.02)
+    sid = job.metrics["pgid"]
+    members = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getsid(proc.pid) == sid:
+                members.append(proc)
+        except OSError:
+            continue
+    return sorted(members, key=lambda p: p.pid != sid)
+
+
+def survivors(procs: list[psutil.Process], timeout: float = 10.0) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    left = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    for proc in left:  # clean up after a failure
+        proc.kill()
+    return left
+
+
+async def test_a_submit_acknowledged_before_sigkill_is_in_the_store(
+    daemon_process: DaemonProcess,
+) -> None:
+    proc = daemon_process.start()
+    kernel = await connect(daemon_process.socket)
+    # Pipelined, as many shells would send them: all replies may come from one batch.
+    jobs = await asyncio.gather(*(kernel.submit(sleep(30)) for _ in range(20)))
+    os.kill(proc.pid, signal.SIGKILL)  # at once: no flush, no time for a timer
+    proc.wait(10)
+    await kernel.close()
+    rows = stored_states(daemon_process.home)
+    assert [job.pid for job in jobs if job.pid not in rows] == []
+
+    daemon_process.start()
+    kernel = await connect(daemon_process.socket)
+    for job in jobs:
+        after = await kernel.get(job.pid)
+        assert after.state is JobState.INTERRUPTED and after.reason.startswith(DEAD)
+    await kernel.close()
+
+
+async def test_a_killed_daemon_nobody_reaped_does_not_keep_its_jobs(
+    daemon_process: DaemonProcess,
+) -> None:
+    zombie = daemon_process.start()  # this test is its parent, and does not wait()
+    kernel = await connect(daemon_process.socket)
+    job = await kernel.submit(sleep(30))
+    await reach(kernel, job.pid, JobState.RUNNING)
+    await kernel.flush()  # the store says `running`
+    await kernel.close()
+    zombie.kill()
+    deadline = asyncio.get_running_loop().time() + 10
+    while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+        assert asyncio.get_running_loop().time() < deadline, "the daemon did not die"
+        await asyncio.sleep(0.02)
+    try:
+        daemon_process.start()  # at once: the dead daemon's pid is still taken
+        kernel = await connect(daemon_process.socket)
+        recovered = await kernel.get(job.pid)
+        assert recovered.state is JobState.INTERRUPTED, recovered
+        assert recovered.reason == f"{DEAD} running"
+        with pytest.raises(KernelError, match="already finished"):
+            await kernel.kill(job.pid)  # not "belongs to another kernel"
+        await kernel.close()
+    finally:
+        zombie.wait()
+
+
+async def test_system_jobs_die_with_a_killed_daemon(daemon_process: DaemonProcess) -> None:
+    proc = daemon_process.start()
+    kernel = await connect(daemon_process.socket)
+    single = await kernel.submit(system("sleep 301"))
+    # `; true` keeps sh waiting, so `sleep` is the command's own child, not its shell.
+    nested = await kernel.submit(system("sleep 302; true"))
+    members = await session_of(kernel, single.pid) + await session_of(kernel, nested.pid)
+    commands = [" ".join(p.cmdline()) for p in members]
+    assert "sleep 301" in commands and "sleep 302" in commands
+    await kernel.close()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert survivors(members) == []
+
+
+async def test_recovery_kills_what_a_crash_left_of_a_system_job(
+    daemon_process: DaemonProcess,
+) -> None:
+    proc = daemon_process.start()
+    kernel = await connect(daemon_process.socket)
+    job = await kernel.submit(system("sleep 303; true"))
+    members = await session_of(kernel, job.pid)
+    await kernel.flush()  # the recorded group is in the store
+    await kernel.close()
+    # The kernel and the job's leader die at once: nothing ran the leader's trap, so
+    # `sleep` is left to init, as after a crash of the whole machine's process tree.
+    leader, *rest = members
+    os.kill(leader.pid, signal.SIGSTOP)  # its parent-death signal waits, then dies with it
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    leader.kill()
+    assert survivors([leader]) == []
+    assert rest and all(p.is_running() for p in rest)
+
+    daemon_process.start()  # its recovery kills the recorded session's members
+    kernel = await connect(daemon_process.socket)
+    assert (await kernel.get(job.pid)).state is JobState.INTERRUPTED
+    await kernel.close()
+    assert survivors(rest) == []
