@@ -387,8 +387,8 @@ class Writer:
         wanted = self.sent
         deadline = time.monotonic() + timeout
         with self._state:
-            while self.committed < wanted:
-                if self.exited:
+            while self.committed < wanted or self.exited:
+                if self.exited:  # even with nothing to wait for: nothing more can be saved
                     raise WriterGone("the job store's writer exited (see its error above)")
                 if self.failing is not None:
                     raise StoreFailing(self.failing)

@@ -107,9 +107,9 @@ async def test_pause_and_resume_sleep_keeps_remaining_time(kernel: Kernel) -> No
     assert (await kernel.get(proc.pid)).state is JobState.PAUSED
     with pytest.raises(KernelError, match="already paused"):
         await kernel.pause(proc.pid)
+    start = time.monotonic()  # before: the reply waits for the store's commit
     resumed = await kernel.resume(proc.pid)
     assert resumed.state is JobState.RUNNING
-    start = time.monotonic()
     [final] = await kernel.wait([proc.pid], timeout=5)
     assert final.state is JobState.DONE
     assert 0.15 < time.monotonic() - start < 0.6  # about the 0.3 s that were left
