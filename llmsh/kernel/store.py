@@ -86,6 +86,8 @@ PID_BLOCK_MIN, PID_BLOCK_MAX = 8, 4096
 # A batch goes to the writer this long after its first save, or at once when this many
 # saves are waiting: short enough that a crash loses little, long enough to coalesce.
 SEND_DELAY, SEND_AT = 0.005, 2048
+# A batch with this many waiters goes at once: its commit overlaps the next batch's work.
+SEND_WAITERS = 128
 
 
 COLUMNS = (
@@ -209,7 +211,24 @@ class JobStore:
         self._open: list[asyncio.Future[None]] | None = None  # for the batch not yet sent
         self._waiting: dict[int, list[asyncio.Future[None]]] = {}  # sent batches, in order
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._writer.listener = self._wake
+        with contextlib.suppress(RuntimeError):  # no loop: the first durable() watches
+            self._watch(asyncio.get_running_loop())
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Take the writer's reports on the event loop as they come."""
+        self._loop = loop
+        loop.add_reader(self._writer.ack_fd, self._on_reports)
+
+    def _unwatch(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None and not loop.is_closed():
+            loop.remove_reader(self._writer.ack_fd)
+
+    def _on_reports(self) -> None:
+        self._writer.drain()
+        self._settle()
+        if self._writer.exited:
+            self._unwatch()  # end of input stays readable: stop listening
 
     @property
     def failing(self) -> str | None:
@@ -395,7 +414,11 @@ class JobStore:
         StoreUnwritable while the disk refuses writes (what was saved stays queued and
         is committed once it takes them), KernelError if the writer has exited.
         """
-        self._loop = loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:
+            loop = asyncio.get_running_loop()
+            if not self._writer.exited:
+                self._watch(loop)
         writer = self._writer
         future = loop.create_future()
         if self._latest:
@@ -403,19 +426,14 @@ class JobStore:
                 self._open = []
                 loop.call_soon(self.send)
             self._open.append(future)
+            if len(self._open) >= SEND_WAITERS:
+                self.send()  # the writer starts on these while the loop goes on
         elif writer.committed >= writer.sent:
             return
         else:
             self._waiting.setdefault(writer.sent, []).append(future)
             self._settle()  # the report may have come before the future was there
         await future
-
-    def _wake(self) -> None:
-        """From the writer's reader thread, after each report."""
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has closed
-                loop.call_soon_threadsafe(self._settle)
 
     def _settle(self) -> None:
         """Resolve the futures of committed batches; refuse the rest if none can commit."""
@@ -484,6 +502,7 @@ class JobStore:
             return
         self.send()
         self._closed = True
+        self._unwatch()
         self._writer.close()
         self._read.close()
         if self._lock is not None:  # last: the writer has exited, nothing more can land

@@ -242,10 +242,11 @@ class Writer:
     A frame goes straight into the pipe (made large, and non-blocking) when it has
     room; what does not fit waits in a backlog that a sender thread drains as the
     writer catches up, so a slow writer (or one waiting for another kernel's lock)
-    never blocks the event loop, and a quick one costs no thread switch. A reader
-    thread takes the writer's reports: `committed` (the highest batch number in the
-    store) and `failing` (why the disk refuses writes, None while it takes them); it
-    calls `listener` after each, from its own thread.
+    never blocks the event loop, and a quick one costs no thread switch. `drain()`
+    takes the writer's reports without blocking (the event loop calls it when
+    `ack_fd` is readable; no thread, so no fight for the GIL): `committed` (the
+    highest batch number in the store) and `failing` (why the disk refuses writes,
+    None while it takes them).
 
     `keep_fd` (the kernel's ownership lock) is shared with the writer process, so the
     lock is held until both have exited: no recovery starts while a write may land.
@@ -255,12 +256,12 @@ class Writer:
         self._cond = threading.Condition()  # guards the backlog, _gone and _closing
         self._backlog: collections.deque[memoryview] = collections.deque()
         self._gone = self._closing = False
-        self._state = threading.Condition()  # guards what the writer reported
+        self._state = threading.Lock()  # guards reading the reports and what they said
+        self._reports = bytearray()
         self._next = 0  # the number the next batch gets (batches are sent by one thread)
         self.committed = -1
         self.failing: str | None = None
         self.exited = False
-        self.listener: Callable[[], None] | None = None
         import logging  # here, not at the top: the writer process never logs
 
         self._log = logging.getLogger("llmsh.kernel.store")
@@ -288,8 +289,12 @@ class Writer:
         os.set_blocking(self._wfd, False)
         self._sender = threading.Thread(target=self._send_loop, name="llmsh-store", daemon=True)
         self._sender.start()
-        self._reader = threading.Thread(target=self._read_loop, name="llmsh-acks", daemon=True)
-        self._reader.start()
+        os.set_blocking(self._ackfd, False)
+
+    @property
+    def ack_fd(self) -> int:
+        """Readable when the writer has reported something: call drain()."""
+        return self._ackfd
 
     @property
     def sent(self) -> int:
@@ -346,57 +351,69 @@ class Writer:
                 else:
                     self._backlog[0] = view[written:]
 
-    def _read_loop(self) -> None:
-        """Take the writer's reports; log each change of the disk's condition once."""
-        buf = bytearray()
-        while True:
-            try:
-                reports = _read_frames(self._ackfd, buf)
-            except OSError:
-                reports = None
-            with self._state:
-                for report in reports or ():
-                    if report[0] == "ok":
-                        self.committed = max(self.committed, report[1])
-                        if self.failing is not None:
-                            self._log.warning(
-                                "the job store is writable again: new jobs are accepted"
-                            )
-                        self.failing = None
-                    elif report[0] == "failing":
-                        self._log.warning(
-                            "the job store cannot be written (%s): new jobs are refused "
-                            "until it can (what was accepted is kept and saved then)",
-                            report[1],
-                        )
-                        self.failing = report[1]
-                self.exited = reports is None
-                self._state.notify_all()
-            listener = self.listener
-            if listener is not None:
-                listener()
-            if reports is None:
-                return
+    def drain(self) -> None:
+        """Take the reports that have arrived (any thread; never blocks).
+
+        Logs each change of the disk's condition once, not each failed try.
+        """
+        with self._state:
+            while not self.exited:
+                try:
+                    chunk = os.read(self._ackfd, READ_CHUNK)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    self.exited = True
+                    return
+                self._reports += chunk
+                at = 0
+                while len(self._reports) - at >= FRAME.size:
+                    (size,) = FRAME.unpack_from(self._reports, at)
+                    if len(self._reports) - at - FRAME.size < size:
+                        break
+                    start = at + FRAME.size
+                    self._take(marshal.loads(self._reports[start : start + size]))
+                    at = start + size
+                del self._reports[:at]
+
+    def _take(self, report: tuple[Any, ...]) -> None:
+        if report[0] == "ok":
+            self.committed = max(self.committed, report[1])
+            if self.failing is not None:
+                self._log.warning("the job store is writable again: new jobs are accepted")
+            self.failing = None
+        elif report[0] == "failing":
+            self._log.warning(
+                "the job store cannot be written (%s): new jobs are refused until it can "
+                "(what was accepted is kept, and saved then)",
+                report[1],
+            )
+            self.failing = report[1]
 
     def sync(self, timeout: float) -> bool:
         """Wait until every batch sent so far is committed; False at timeout.
 
-        Raises WriterGone if the writer exited first, StoreUnwritable while the disk
-        refuses the writes.
+        Raises WriterGone if the writer has exited, StoreFailing while the disk
+        refuses the writes. Reads the reports itself: the event loop may be the
+        caller, blocked here.
         """
         wanted = self.sent
         deadline = time.monotonic() + timeout
-        with self._state:
-            while self.committed < wanted or self.exited:
-                if self.exited:  # even with nothing to wait for: nothing more can be saved
-                    raise WriterGone("the job store's writer exited (see its error above)")
-                if self.failing is not None:
-                    raise StoreFailing(self.failing)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._state.wait(left)
-            return True
+        while True:
+            self.drain()
+            if self.exited:  # even with nothing to wait for: nothing more can be saved
+                raise WriterGone("the job store's writer exited (see its error above)")
+            if self.committed >= wanted:
+                return True
+            if self.failing is not None:
+                raise StoreFailing(self.failing)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            # Short waits: a report may be taken by another drain between ours and poll.
+            _wait_for(self._ackfd, select.POLLIN, min(left, 0.05))
 
     def close(self, timeout: float = 30.0) -> None:
         """Commit what was sent, then stop the writer."""
@@ -416,12 +433,10 @@ class Writer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-            self._reader.join(timeout)
             self._proc.stdout.close()
         elif self._thread is not None and not self._sender.is_alive():
             os.close(self._wfd)
             self._thread.join(timeout)
-            self._reader.join(timeout)
             os.close(self._ackfd)
 
 
