@@ -32,22 +32,27 @@ def stored_states(home: object) -> dict[int, str]:
         conn.close()
 
 
-async def session_of(kernel: RemoteKernel, pid: int) -> list[psutil.Process]:
-    """The processes of a running system job (its session: see builtin_kinds), leader first."""
+async def session_of(kernel: RemoteKernel, pid: int, command: str) -> list[psutil.Process]:
+    """The processes of a running system job (its session: see builtin_kinds), leader
+    first, once `command` runs in it."""
     await reach(kernel, pid, JobState.RUNNING)
     deadline = asyncio.get_running_loop().time() + 10
     while "pgid" not in (job := await kernel.get(pid)).metrics:
         assert asyncio.get_running_loop().time() < deadline, "no process group recorded"
         await asyncio.sleep(0.02)
     sid = job.metrics["pgid"]
-    members = []
-    for proc in psutil.process_iter():
-        try:
-            if os.getsid(proc.pid) == sid:
-                members.append(proc)
-        except OSError:
-            continue
-    return sorted(members, key=lambda p: p.pid != sid)
+    while True:
+        members = []
+        for proc in psutil.process_iter(["cmdline"]):
+            try:
+                if os.getsid(proc.pid) == sid:
+                    members.append(proc)
+            except OSError:
+                continue
+        if any(" ".join(p.info["cmdline"] or ()) == command for p in members):
+            return sorted(members, key=lambda p: p.pid != sid)
+        assert asyncio.get_running_loop().time() < deadline, f"{command!r} never ran"
+        await asyncio.sleep(0.02)
 
 
 def survivors(procs: list[psutil.Process], timeout: float = 10.0) -> list[psutil.Process]:
@@ -112,9 +117,8 @@ async def test_system_jobs_die_with_a_killed_daemon(daemon_process: DaemonProces
     single = await kernel.submit(system("sleep 301"))
     # `; true` keeps sh waiting, so `sleep` is the command's own child, not its shell.
     nested = await kernel.submit(system("sleep 302; true"))
-    members = await session_of(kernel, single.pid) + await session_of(kernel, nested.pid)
-    commands = [" ".join(p.cmdline()) for p in members]
-    assert "sleep 301" in commands and "sleep 302" in commands
+    members = await session_of(kernel, single.pid, "sleep 301")
+    members += await session_of(kernel, nested.pid, "sleep 302")
     await kernel.close()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
@@ -127,7 +131,7 @@ async def test_recovery_kills_what_a_crash_left_of_a_system_job(
     proc = daemon_process.start()
     kernel = await connect(daemon_process.socket)
     job = await kernel.submit(system("sleep 303; true"))
-    members = await session_of(kernel, job.pid)
+    members = await session_of(kernel, job.pid, "sleep 303")
     await kernel.flush()  # the recorded group is in the store
     await kernel.close()
     # The kernel and the job's leader die at once: nothing ran the leader's trap, so
