@@ -27,7 +27,3 @@ class UnknownKind(KernelError):
 
 class InvalidRequest(KernelError):
     pass
-
-
-class StoreUnwritable(KernelError):
-    """The job store cannot take writes now (disk full, I/O error): nothing new is accepted."""

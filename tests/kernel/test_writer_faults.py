@@ -22,7 +22,7 @@ import pytest
 
 from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig, KernelError
 from llmsh.kernel import writer as writer_module
-from llmsh.kernel.errors import StoreUnwritable
+from llmsh.kernel.commits import StoreUnwritable
 
 from .conftest import caps
 
