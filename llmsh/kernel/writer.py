@@ -138,6 +138,13 @@ def _read_frames(fd: int, buf: bytearray, timeout: float | None = None) -> list[
             return frames
 
 
+def _report(wfd: int, message: tuple[Any, ...]) -> None:
+    try:
+        os.write(wfd, frame(message))
+    except BrokenPipeError:
+        raise KernelGone() from None  # nobody reads: the kernel died
+
+
 def serve(path: str, rfd: int, wfd: int, alive: Callable[[], bool]) -> None:
     """Commit frames from rfd until `stop` or end of input; report on wfd.
 
@@ -195,13 +202,13 @@ def serve(path: str, rfd: int, wfd: int, alive: Callable[[], bool]) -> None:
                         )
                         return
                     if why != failing:
-                        os.write(wfd, frame(("failing", why)))  # once per change, not per try
+                        _report(wfd, ("failing", why))  # once per change, not per try
                     failing, retry_at = why, time.monotonic() + RETRY_INTERVAL
                     continue
                 writes = []
             failing = None
             if wanted > reported:
-                os.write(wfd, frame(("ok", wanted)))
+                _report(wfd, ("ok", wanted))
                 reported = wanted
             if stop_by is not None:
                 return
