@@ -1,8 +1,8 @@
 """Fault injection on a real daemon (`python -m llmsh.daemon serve --foreground`).
 
-SIGKILL right after a reply, a killed daemon nobody reaps (a zombie), and what a
-killed daemon's system jobs leave behind. Disk-full faults are in
-tests/kernel/test_writer_faults.py.
+SIGKILL right after a reply, a killed daemon nobody reaps (a zombie), what a killed
+daemon's system jobs leave behind, and a full disk under the daemon's store (more
+disk-full cases are in tests/kernel/test_writer_faults.py).
 """
 
 from __future__ import annotations
@@ -11,15 +11,19 @@ import asyncio
 import os
 import signal
 import sqlite3
+from pathlib import Path
 
 import psutil
 import pytest
 
 from llmsh.daemon import RemoteKernel, connect
-from llmsh.kernel import JobState, KernelError
+from llmsh.kernel import JobSpec, JobState, KernelError
+from tests.kernel.test_writer_faults import fill, small_tmpfs
 
 from .conftest import DaemonProcess
 from .test_clients import reach, sleep, system
+
+NOOP = JobSpec("noop")
 
 DEAD = "the kernel that ran it stopped (crashed or killed) while the job was"
 
@@ -149,3 +153,47 @@ async def test_recovery_kills_what_a_crash_left_of_a_system_job(
     assert (await kernel.get(job.pid)).state is JobState.INTERRUPTED
     await kernel.close()
     assert survivors(rest) == []
+
+
+async def test_a_full_disk_is_a_one_line_refusal_and_nothing_acknowledged_is_lost(
+    short_dir: Path,
+) -> None:
+    with small_tmpfs("16m") as home:
+        (home / "daemon.err").symlink_to(short_dir / "daemon.err")  # the log has room
+        daemon = DaemonProcess(home)
+        proc = daemon.start()
+        try:
+            kernel = await connect(daemon.socket)
+            acknowledged = [(await kernel.submit(NOOP)).pid for _ in range(50)]
+            fill(home / "filler")
+            refusals = []
+            for _ in range(5000):  # the WAL's free pages take some before it refuses
+                try:
+                    acknowledged.append((await kernel.submit(NOOP)).pid)
+                except KernelError as exc:
+                    refusals.append(str(exc))
+                    if len(refusals) == 20:
+                        break
+            assert len(refusals) == 20
+            assert all(r.startswith("the job store") and "\n" not in r for r in refusals)
+            assert "disk is full" in refusals[-1]
+            (home / "filler").unlink()
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                try:
+                    acknowledged.append((await kernel.submit(NOOP)).pid)
+                    break
+                except KernelError:
+                    assert asyncio.get_running_loop().time() < deadline, "never writable"
+                    await asyncio.sleep(0.05)
+            acknowledged += [(await kernel.submit(NOOP)).pid for _ in range(20)]
+            await kernel.close()
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)  # no clean stop: what was acknowledged is in
+            proc.wait(10)
+        rows = stored_states(home)
+        assert [pid for pid in acknowledged if rows.get(pid) != "done"] == []
+    log = (short_dir / "daemon.err").read_text()
+    assert "Traceback" not in log
+    assert log.count("cannot be written (disk full)") == 1, log  # once, not per failure
+    assert log.count("writable again") == 1
