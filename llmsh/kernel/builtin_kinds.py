@@ -58,9 +58,14 @@ def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
 # and waits for it. `wait` is interruptible, so the SIGHUP it gets when the kernel
 # dies (its PDEATHSIG) runs the trap at once, and the trap kills the whole group: the
 # command's own children too, which a parent-death signal alone would leave to init.
-# The command reads the job's stdin through fd 3 (a background command's own stdin
-# is /dev/null), and the leader exits with the command's status.
-LEADER_SCRIPT = 'trap "kill -KILL 0" HUP; exec 3<&0; /bin/sh -c "$1" <&3 3<&- & wait $!'
+# A SIGTERM (a kill from the kernel, sent to the whole group) makes it wait for the
+# command, so the command gets its grace to clean up. The command reads the job's
+# stdin through fd 3 (a background command's own stdin is /dev/null), and the leader
+# exits with the command's status.
+LEADER_SCRIPT = (
+    "trap 'kill -KILL 0' HUP; trap 'wait $!' TERM; "
+    'exec 3<&0; /bin/sh -c "$1" <&3 3<&- & wait $!'
+)
 
 
 def _die_with(kernel_pid: int) -> None:
