@@ -5,7 +5,9 @@ kernel takes the lock before it registers, and the lock goes with the last open
 descriptor when the process dies, even while nobody has reaped it (a zombie), which
 a pid check cannot tell from a live process. The store's writer process shares the
 descriptor, so the lock is free only once no write of that kernel can still land:
-a kernel that gets a registered kernel's lock owns its unfinished jobs.
+a kernel that gets a registered kernel's lock owns its unfinished jobs, and
+`recover` marks them interrupted. Several live kernels may share one store (two
+shells, a shell and a daemon): each keeps its own jobs.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
+import sqlite3
 import time
 from pathlib import Path
 
 import psutil
+
+from .commits import refusing
+from .records import FINISHED, JobState, Process
+from .rows import COLUMNS, INSERT_JOB, INSERT_TRANSITION, from_row, to_row
+from .writer import retry_locked
 
 LOCK_DIR = "kernels"
 # A dead kernel's lock is free once its writer has seen the pipe close (milliseconds);
@@ -92,3 +101,105 @@ def take_if_dead(path: Path, os_pid: int) -> int | None:
             os.close(fd)
             return None
         time.sleep(0.02)
+
+
+# -- the kernels table and crash recovery ---------------------------------------
+
+
+def _proc_started(os_pid: int) -> float:
+    try:
+        return float(psutil.Process(os_pid).create_time())
+    except (psutil.Error, OSError):
+        return -1.0
+
+
+def register(conn: sqlite3.Connection, kernel_id: str) -> None:
+    os_pid = os.getpid()
+    with refusing():
+        retry_locked(
+            lambda: conn.execute(
+                "INSERT OR REPLACE INTO kernels VALUES (?, ?, ?, ?, ?)",
+                (kernel_id, os_pid, socket.gethostname(), _proc_started(os_pid), time.time()),
+            )
+        )
+
+
+def unregister(conn: sqlite3.Connection, kernel_id: str) -> None:
+    # A row left behind (a full disk) is harmless: the lock says this kernel is gone.
+    with contextlib.suppress(sqlite3.Error):
+        retry_locked(lambda: conn.execute("DELETE FROM kernels WHERE id=?", (kernel_id,)))
+
+
+def _live_kernels(conn: sqlite3.Connection, store: Path, taken: dict[str, int]) -> set[str]:
+    """The registered kernels still alive; the locks of dead ones go into `taken`."""
+    live = set()
+    host = socket.gethostname()
+    for kid, os_pid, khost, started, _ in conn.execute("SELECT * FROM kernels"):
+        if khost != host:
+            live.add(kid)  # cannot check another host's processes: assume alive
+            continue
+        try:
+            fd = take_if_dead(lock_path(store, kid), int(os_pid))
+        except FileNotFoundError:  # registered by an llmsh without kernel locks
+            if abs(_proc_started(int(os_pid)) - float(started)) < 1.0:
+                live.add(kid)
+            continue
+        if fd is None:
+            live.add(kid)
+        else:
+            taken[kid] = fd
+    return live
+
+
+def recover(conn: sqlite3.Connection, store: Path, reason: str) -> list[Process]:
+    """Mark unfinished jobs of kernels that are no longer alive as interrupted.
+
+    A kernel is alive while it holds its lock (see ownership.py); this one takes
+    the locks of dead kernels while it recovers their jobs, then removes them.
+    """
+    taken: dict[str, int] = {}
+
+    def run() -> list[Process]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            live = _live_kernels(conn, store, taken)
+            finished = tuple(s.value for s in FINISHED)
+            rows = conn.execute(
+                f"SELECT {COLUMNS} FROM jobs WHERE state NOT IN ({','.join('?' * len(finished))})",
+                finished,
+            ).fetchall()
+            now = time.time()
+            recovered = []
+            for row in rows:
+                proc = from_row(row)
+                if proc.kernel_id in live:
+                    continue
+                why = f"{reason} while the job was {proc.state.value}"
+                new = proc.evolve(
+                    state=JobState.INTERRUPTED, ended=now, reason=why, exit_status=None
+                )
+                conn.execute(INSERT_JOB, to_row(new))
+                conn.execute(
+                    INSERT_TRANSITION, (new.pid, proc.state.value, new.state.value, now, why)
+                )
+                recovered.append(new)
+            conn.execute(
+                f"DELETE FROM kernels WHERE id NOT IN ({','.join('?' * len(live)) or 'NULL'})",
+                tuple(live),
+            )
+            conn.execute("COMMIT")
+            return recovered
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            for kid, fd in taken.items():
+                if not conn.in_transaction:  # committed: nothing is left to recover
+                    with contextlib.suppress(OSError):
+                        lock_path(store, kid).unlink()
+                os.close(fd)
+            taken.clear()
+
+    with refusing():
+        return retry_locked(run)

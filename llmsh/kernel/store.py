@@ -21,68 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import socket
-import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-import psutil
-
+from . import ownership
 from .commits import WRITER_EXITED, Waiters, refusal, refusing
 from .errors import KernelError
-from .ownership import KernelLock, lock_path, take_if_dead
-from .records import FINISHED, JobState, Process, Progress
+from .ownership import KernelLock, lock_path
+from .records import JobState, Process
+from .rows import COLUMNS, INSERT_JOB, INSERT_TRANSITION, SCHEMA, STATE_VALUE, from_row, to_row
 from .writer import StoreFailing, Writer, WriterGone, connect, retry_locked
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    pid INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    argv TEXT NOT NULL,
-    args TEXT NOT NULL,
-    state TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    device_request TEXT NOT NULL,
-    device TEXT,
-    mem_estimate INTEGER NOT NULL,
-    mem_measured INTEGER,
-    progress_done REAL NOT NULL,
-    progress_total REAL,
-    progress_unit TEXT NOT NULL,
-    progress_rate REAL,
-    metrics TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    ended REAL,
-    exit_status INTEGER,
-    reason TEXT NOT NULL,
-    session TEXT NOT NULL,
-    parent INTEGER,
-    kernel_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
-CREATE TABLE IF NOT EXISTS transitions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pid INTEGER NOT NULL,
-    old TEXT,
-    new TEXT NOT NULL,
-    at REAL NOT NULL,
-    reason TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS transitions_pid ON transitions(pid);
-CREATE TABLE IF NOT EXISTS kernels (
-    id TEXT PRIMARY KEY,
-    os_pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    proc_started REAL NOT NULL,
-    started REAL NOT NULL
-);
-"""
 
 # Pids are reserved from the store in blocks that grow as a kernel uses them, so a
 # short-lived shell wastes few numbers and a busy kernel rarely takes the write lock.
@@ -90,78 +39,6 @@ PID_BLOCK_MIN, PID_BLOCK_MAX = 8, 4096
 # A batch goes to the writer this long after its first save, or at once when this many
 # saves are waiting: short enough that a crash loses little, long enough to coalesce.
 SEND_DELAY, SEND_AT = 0.005, 2048
-
-
-COLUMNS = (
-    "pid, kind, argv, args, state, priority, device_request, device, mem_estimate, "
-    "mem_measured, progress_done, progress_total, progress_unit, progress_rate, metrics, "
-    "created, started, ended, exit_status, reason, session, parent, kernel_id"
-)
-INSERT_JOB = f"INSERT OR REPLACE INTO jobs({COLUMNS}) VALUES ({','.join('?' * 23)})"
-INSERT_TRANSITION = "INSERT INTO transitions(pid, old, new, at, reason) VALUES (?,?,?,?,?)"
-_VALUE: dict[JobState, str] = {s: s.value for s in JobState}  # faster than .value
-
-
-def to_row(p: Process) -> tuple[Any, ...]:
-    g = p.progress
-    # Most jobs have no argv, args or metrics: skip json.dumps for those.
-    return (
-        p.pid,
-        p.kind,
-        json.dumps(list(p.argv)) if p.argv else "[]",
-        json.dumps(p.args) if p.args else "{}",
-        _VALUE[p.state],
-        p.priority,
-        p.device_request,
-        p.device,
-        p.mem_estimate,
-        p.mem_measured,
-        g.done,
-        g.total,
-        g.unit,
-        g.rate,
-        json.dumps(p.metrics) if p.metrics else "{}",
-        p.created,
-        p.started,
-        p.ended,
-        p.exit_status,
-        p.reason,
-        p.session,
-        p.parent,
-        p.kernel_id,
-    )
-
-
-def from_row(r: tuple[Any, ...]) -> Process:
-    return Process(
-        pid=r[0],
-        kind=r[1],
-        argv=tuple(json.loads(r[2])),
-        args=json.loads(r[3]),
-        state=JobState(r[4]),
-        priority=r[5],
-        device_request=r[6],
-        device=r[7],
-        mem_estimate=r[8],
-        mem_measured=r[9],
-        progress=Progress(r[10], r[11], r[12], r[13]),
-        metrics=json.loads(r[14]),
-        created=r[15],
-        started=r[16],
-        ended=r[17],
-        exit_status=r[18],
-        reason=r[19],
-        session=r[20],
-        parent=r[21],
-        kernel_id=r[22],
-    )
-
-
-def _proc_started(os_pid: int) -> float:
-    try:
-        return float(psutil.Process(os_pid).create_time())
-    except (psutil.Error, OSError):
-        return -1.0
 
 
 class JobStore:
@@ -233,97 +110,17 @@ class JobStore:
             raise
         return start
 
-    # -- kernels and crash recovery --------------------------------------------------
+    # -- kernels and crash recovery (see ownership.py) -------------------------------
 
     def register_kernel(self, kernel_id: str) -> None:
-        os_pid = os.getpid()
-        with refusing():
-            retry_locked(
-                lambda: self._read.execute(
-                    "INSERT OR REPLACE INTO kernels VALUES (?, ?, ?, ?, ?)",
-                    (kernel_id, os_pid, socket.gethostname(), _proc_started(os_pid), time.time()),
-                )
-            )
+        ownership.register(self._read, kernel_id)
 
     def unregister_kernel(self, kernel_id: str) -> None:
-        # A row left behind (a full disk) is harmless: the lock says this kernel is gone.
-        with contextlib.suppress(sqlite3.Error):
-            retry_locked(lambda: self._read.execute("DELETE FROM kernels WHERE id=?", (kernel_id,)))
-
-    def _live_kernels(self, taken: dict[str, int]) -> set[str]:
-        """The registered kernels still alive; the locks of dead ones go into `taken`."""
-        live = set()
-        host = socket.gethostname()
-        for kid, os_pid, khost, started, _ in self._read.execute("SELECT * FROM kernels"):
-            if khost != host:
-                live.add(kid)  # cannot check another host's processes: assume alive
-                continue
-            try:
-                fd = take_if_dead(lock_path(self.path, kid), int(os_pid))
-            except FileNotFoundError:  # registered by an llmsh without kernel locks
-                if abs(_proc_started(int(os_pid)) - float(started)) < 1.0:
-                    live.add(kid)
-                continue
-            if fd is None:
-                live.add(kid)
-            else:
-                taken[kid] = fd
-        return live
+        ownership.unregister(self._read, kernel_id)
 
     def recover(self, reason: str) -> list[Process]:
-        """Mark unfinished jobs of kernels that are no longer alive as interrupted.
-
-        A kernel is alive while it holds its lock (see ownership.py); this one takes
-        the locks of dead kernels while it recovers their jobs, then removes them.
-        """
-        taken: dict[str, int] = {}
-
-        def run() -> list[Process]:
-            conn = self._read
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                live = self._live_kernels(taken)
-                finished = tuple(s.value for s in FINISHED)
-                rows = conn.execute(
-                    f"SELECT {COLUMNS} FROM jobs "
-                    f"WHERE state NOT IN ({','.join('?' * len(finished))})",
-                    finished,
-                ).fetchall()
-                now = time.time()
-                recovered = []
-                for row in rows:
-                    proc = from_row(row)
-                    if proc.kernel_id in live:
-                        continue
-                    why = f"{reason} while the job was {proc.state.value}"
-                    new = proc.evolve(
-                        state=JobState.INTERRUPTED, ended=now, reason=why, exit_status=None
-                    )
-                    conn.execute(INSERT_JOB, to_row(new))
-                    conn.execute(
-                        INSERT_TRANSITION, (new.pid, proc.state.value, new.state.value, now, why)
-                    )
-                    recovered.append(new)
-                conn.execute(
-                    f"DELETE FROM kernels WHERE id NOT IN ({','.join('?' * len(live)) or 'NULL'})",
-                    tuple(live),
-                )
-                conn.execute("COMMIT")
-                return recovered
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            finally:
-                for kid, fd in taken.items():
-                    if not conn.in_transaction:  # committed: nothing is left to recover
-                        with contextlib.suppress(OSError):
-                            lock_path(self.path, kid).unlink()
-                    os.close(fd)
-                taken.clear()
-
-        with refusing():
-            return retry_locked(run)
+        """Mark unfinished jobs of kernels that are no longer alive as interrupted."""
+        return ownership.recover(self._read, self.path, reason)
 
     # -- writes (batched, committed by the writer process) -----------------------------
 
@@ -339,7 +136,13 @@ class JobStore:
         self._latest[proc.pid] = proc
         if transition:
             self._transitions.append(
-                (proc.pid, _VALUE[old] if old else None, _VALUE[proc.state], time.time(), reason)
+                (
+                    proc.pid,
+                    STATE_VALUE[old] if old else None,
+                    STATE_VALUE[proc.state],
+                    time.time(),
+                    reason,
+                )
             )
         if len(self._transitions) + len(self._latest) >= SEND_AT:
             self.send()
