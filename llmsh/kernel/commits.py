@@ -16,7 +16,8 @@ import sqlite3
 from collections.abc import Callable, Iterator
 
 from .errors import KernelError
-from .writer import Writer, unwritable
+from .writer import unwritable
+from .writer_handle import Writer
 
 WRITER_EXITED = "the job store's writer exited (see its error above)"
 

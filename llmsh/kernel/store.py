@@ -31,7 +31,8 @@ from .errors import KernelError
 from .ownership import KernelLock, lock_path
 from .records import JobState, Process
 from .rows import COLUMNS, INSERT_JOB, INSERT_TRANSITION, SCHEMA, STATE_VALUE, from_row, to_row
-from .writer import StoreFailing, Writer, WriterGone, connect, retry_locked
+from .writer import connect, retry_locked
+from .writer_handle import StoreFailing, Writer, WriterGone
 
 # Pids are reserved from the store in blocks that grow as a kernel uses them, so a
 # short-lived shell wastes few numbers and a busy kernel rarely takes the write lock.

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig, KernelError
+from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig, KernelError, writer_handle
 from llmsh.kernel import writer as writer_module
 from llmsh.kernel.commits import StoreUnwritable
 
@@ -66,7 +66,7 @@ class FullDisk:
             raise OSError("the writer runs in a thread here, where the patch applies")
 
         monkeypatch.setattr(writer_module, "_commit", commit)
-        monkeypatch.setattr(writer_module.subprocess, "Popen", no_processes)
+        monkeypatch.setattr(writer_handle.subprocess, "Popen", no_processes)
 
 
 async def test_a_full_disk_refuses_submits_and_the_writer_recovers(
