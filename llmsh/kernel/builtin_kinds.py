@@ -63,8 +63,7 @@ def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
 # stdin through fd 3 (a background command's own stdin is /dev/null), and the leader
 # exits with the command's status.
 LEADER_SCRIPT = (
-    "trap 'kill -KILL 0' HUP; trap 'wait $!' TERM; "
-    'exec 3<&0; /bin/sh -c "$1" <&3 3<&- & wait $!'
+    "trap 'kill -KILL 0' HUP; trap 'wait $!' TERM; exec 3<&0; /bin/sh -c \"$1\" <&3 3<&- & wait $!"
 )
 
 
