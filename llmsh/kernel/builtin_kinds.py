@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import sys
@@ -55,10 +56,25 @@ def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL if the kernel dies, so no command outlives a crash."""
+# The group leader of a system job: a shell that runs the command in the background
+# and waits for it. `wait` is interruptible, so the SIGHUP it gets when the kernel
+# dies (its PDEATHSIG) runs the trap at once, and the trap kills the whole group: the
+# command's own children too, which a parent-death signal alone would leave to init.
+# A SIGTERM (a kill from the kernel, sent to the whole group) makes it wait for the
+# command, so the command gets its grace to clean up. The command reads the job's
+# stdin through fd 3 (a background command's own stdin is /dev/null), and the leader
+# exits with the command's status.
+LEADER_SCRIPT = (
+    "trap 'kill -KILL 0' HUP; trap 'wait $!' TERM; exec 3<&0; /bin/sh -c \"$1\" <&3 3<&- & wait $!"
+)
+
+
+def _die_with(kernel_pid: int) -> None:
+    """In the child: get SIGHUP when the kernel dies, so no command outlives a crash."""
     if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGHUP)
+        if os.getppid() != kernel_pid:  # it died before prctl: no signal will come
+            os._exit(1)
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -77,36 +93,45 @@ PR_SET_PDEATHSIG = 1
 _PRCTL = _load_prctl()
 
 
-def kill_orphans(recovered: list[Process]) -> None:
-    """Kill what is left of the process groups of system jobs whose kernel died.
+def kill_orphans(recovered: list[Process]) -> int:
+    """Kill what is left of the sessions of system jobs whose kernel died; how many.
 
-    The group's leader may already be gone (it had PDEATHSIG) while its children live
-    on; members started before the job are someone else's recycled group id.
+    Each system job's leader started a session whose id is its pid (recorded as
+    `pgid`, with its start time). A session is this job's if its leader still runs
+    with the recorded start time, or if the leader is gone: Linux does not give a pid
+    to a new process while a session or group still uses it as its id, so members
+    of session `pgid` are then the job's own. A recycled pid that leads a session of
+    its own has another start time and is left alone.
     """
-    groups = {}
+    sessions: dict[int, float] = {}
     for proc in recovered:
         pgid, started = proc.metrics.get("pgid"), proc.metrics.get("pgid_started")
-        if isinstance(pgid, int) and isinstance(started, (int, float)):
-            groups[pgid] = float(started)
-    if not groups:
-        return
-    for member in psutil.process_iter(["pid", "create_time"]):
-        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
-            pgid = os.getpgid(member.info["pid"])
-            if pgid in groups and member.info["create_time"] >= groups[pgid] - 1.0:
-                os.killpg(pgid, signal.SIGKILL)
-                del groups[pgid]
+        if isinstance(pgid, int) and pgid > 1 and isinstance(started, (int, float)):
+            sessions[pgid] = float(started)
+    for sid, started in list(sessions.items()):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if abs(psutil.Process(sid).create_time() - started) > 0.5:
+                del sessions[sid]  # the pid leads someone else's process now
+    killed = 0
+    for member in psutil.process_iter(["pid"]):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getsid(member.info["pid"]) in sessions:
+                os.kill(member.info["pid"], signal.SIGKILL)
+                killed += 1
+    return killed
 
 
 async def run_system(ctx: JobContext) -> int:
-    """Run a command through /bin/sh in its own process group; its output is the job's."""
+    """Run a command through /bin/sh in a session of its own; its output is the job's."""
     command = str(ctx.args["command"])
     stdin_text = ctx.args.get("stdin")
     proc = await asyncio.create_subprocess_exec(
         "/bin/sh",
         "-c",
+        LEADER_SCRIPT,
+        "llmsh-job",
         command,
-        preexec_fn=_die_with_parent,
+        preexec_fn=functools.partial(_die_with, os.getpid()),
         stdin=asyncio.subprocess.PIPE if stdin_text is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import paths
 from .builtin_kinds import kill_orphans, register_builtin_kinds
+from .commits import StoreUnwritable
 from .config import KernelConfig, capacities_for
 from .devices import DeviceProbe, DeviceSnapshot
 from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
@@ -74,9 +75,16 @@ class Kernel(JobRunner):
 
     async def start(self) -> Kernel:
         state_dir = self.config.state_dir or paths.state_dir()
-        self.store = JobStore(Path(state_dir) / "jobs.db")
-        self.store.register_kernel(self.id)
-        recovered = self.store.recover("the kernel that ran it stopped (crashed or killed)")
+        # The store takes this kernel's lock (see ownership.py) before it registers.
+        store = JobStore(Path(state_dir) / "jobs.db", self.id)
+        try:
+            store.register_kernel(self.id)
+            recovered = store.recover("the kernel that ran it stopped (crashed or killed)")
+        except BaseException:
+            store.unregister_kernel(self.id)
+            store.close()
+            raise
+        self.store = store
         kill_orphans(recovered)
         self._table = ProcessTable(
             self.store, self.bus, self.config.clock, self.config.history_limit
@@ -135,9 +143,30 @@ class Kernel(JobRunner):
         return kind, candidates, mem, spec
 
     async def submit(self, spec: JobSpec) -> Process:
-        """Queue a job. Raises KernelError for requests refused outright."""
-        kind, candidates, mem, spec = await self._prepare(spec)
+        """Queue a job; returns once it is in the store (committed), so it survives a
+        crash of the kernel from then on. Raises KernelError for requests refused."""
+        kind, candidates, mem, spec = await self._prepare(spec)  # resolved off the loop
+        proc = self._submit(spec, kind, candidates, mem)
+        try:
+            await self._store.durable()
+        except KernelError:
+            # Refused, so it must not run: it ends, and the store has that once it can.
+            current = self._procs.records.get(proc.pid)
+            if current is not None and not current.finished:
+                await self._kill(proc.pid, "refused: the job store could not record it")
+            raise
+        return proc  # as committed (an inline job is over already)
+
+    def _submit(
+        self, spec: JobSpec, kind: JobKind, candidates: tuple[str, ...], mem: int
+    ) -> Process:
+        """Record and queue a prepared job, with no await: nothing can come between."""
         sched, procs = self._sched, self._procs  # once: they are checked properties
+        self._store.check_writable()
+        if spec.parent is not None:
+            # Checked here, with no await before the new job is recorded, so two restarts
+            # cannot both pass: a fine-tune continued twice would train twice on one folder.
+            self._refuse_second_continuation(spec.parent)
         if len(sched) >= self.config.max_queue:
             raise QueueFull(
                 f"the queue is full ({self.config.max_queue} jobs waiting); "
@@ -184,13 +213,7 @@ class Kernel(JobRunner):
             raise KernelError(f"job {pid} has not finished ({old.state.value}): nothing to restart")
         if old.state is JobState.DONE:
             raise KernelError(f"job {pid} completed: nothing to restart")
-        # Checked with no await before submit() records the new job, so two restarts
-        # cannot both pass: a fine-tune continued twice would train twice on one folder.
-        for proc in self.table.values():
-            if proc.parent == pid and not proc.finished:
-                raise KernelError(
-                    f"job {pid} is already continued by job {proc.pid} ({proc.state.value})"
-                )
+        self._refuse_second_continuation(pid)  # at once; _submit checks again
         spec = JobSpec(
             old.kind,
             old.argv,
@@ -201,6 +224,13 @@ class Kernel(JobRunner):
             parent=pid,
         )
         return await self.submit(spec)
+
+    def _refuse_second_continuation(self, pid: int) -> None:
+        for proc in self.table.values():
+            if proc.parent == pid and not proc.finished:
+                raise KernelError(
+                    f"job {pid} is already continued by job {proc.pid} ({proc.state.value})"
+                )
 
     async def explain(self, spec: JobSpec) -> Plan:
         kind, candidates, mem, spec = await self._prepare(spec)
@@ -218,6 +248,11 @@ class Kernel(JobRunner):
         return Plan(kind.name, mem, candidates, device, True, reason, ahead)
 
     async def kill(self, pid: int, reason: str = "killed") -> Process:
+        proc = await self._kill(pid, reason)
+        await self._acknowledge(pid, "killed")
+        return proc
+
+    async def _kill(self, pid: int, reason: str) -> Process:
         proc = self._require_live(pid, "kill")
         if pid not in self._tasks:  # queued, or paused before it started
             self._drop(pid, JobState.KILLED, KILLED_STATUS, reason)
@@ -230,14 +265,18 @@ class Kernel(JobRunner):
         if proc.state == JobState.PAUSED:
             raise KernelError(f"job {pid} is already paused")
         self._hold(pid, proc.state)
-        return self.table[pid]
+        paused = self.table[pid]
+        await self._acknowledge(pid, "paused")
+        return paused
 
     async def resume(self, pid: int) -> Process:
         proc = self._require_live(pid, "resume")
         if proc.state != JobState.PAUSED:
             raise KernelError(f"job {pid} is not paused (it is {proc.state.value})")
         self._release(pid, proc)
-        return self.table[pid]
+        resumed = self.table.get(pid, proc)
+        await self._acknowledge(pid, "resumed")
+        return resumed
 
     async def renice(self, pid: int, priority: int) -> Process:
         self._require_live(pid, "renice")
@@ -246,7 +285,16 @@ class Kernel(JobRunner):
         self._procs.update(pid, priority=priority)
         self._sched.renice(pid, priority)
         self._schedule()
-        return self.table[pid]
+        reniced = self.table[pid]
+        await self._acknowledge(pid, "reniced")
+        return reniced
+
+    async def _acknowledge(self, pid: int, done: str) -> None:
+        """Reply to a change only once the store has it; say what happened if it cannot."""
+        try:
+            await self._store.durable()
+        except StoreUnwritable as exc:
+            raise StoreUnwritable(f"job {pid} {done}, but not yet recorded: {exc}") from None
 
     async def wait(
         self, pids: Iterable[int], timeout: float | None = None

@@ -19,6 +19,9 @@ STARTED: list[int | None] = []
 async def fake_finetune(ctx: JobContext) -> int:
     STARTED.append(ctx.spec.parent)  # a restarted fine-tune learns what it continues
     await ctx.checkpoint()
+    # It runs until its kernel stops it: a submit replies once the job is committed,
+    # by when a job that ends at its first step is over.
+    await asyncio.Event().wait()
     return 0
 
 

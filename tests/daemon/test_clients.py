@@ -84,7 +84,8 @@ async def test_two_shells_and_a_monitor(daemon: Daemon) -> None:
 async def test_output_streams_to_a_follower(daemon: Daemon) -> None:
     shell = await connect(daemon.socket_path, session="s1")
     follower = await connect(daemon.socket_path, session="s2")
-    job = await shell.submit(system("for i in 1 2 3; do echo line $i; sleep 0.1; done"))
+    # The follower subscribes after the reply, which comes once the job is committed.
+    job = await shell.submit(system("sleep 0.3; for i in 1 2 3; do echo line $i; sleep 0.1; done"))
     texts = []
     async with follower.subscribe([job.pid]) as events:
         async for event in events:

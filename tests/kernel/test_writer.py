@@ -14,10 +14,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig, KernelError
-from llmsh.kernel import writer as writer_module
+from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig, KernelError, writer_handle
 from llmsh.kernel.store import SCHEMA
-from llmsh.kernel.writer import Writer, frame, serve
+from llmsh.kernel.writer import frame, serve
+from llmsh.kernel.writer_handle import Writer
 
 from .conftest import caps
 
@@ -94,7 +94,10 @@ async def test_flush_reports_a_writer_that_died(tmp_path: Path) -> None:
         assert writer is not None
         writer.kill()
         writer.wait()
-        await kernel.submit(JobSpec("noop"))
+        with pytest.raises(KernelError, match="writer exited"):
+            await kernel.submit(JobSpec("noop"))  # it could not be acknowledged
+        with pytest.raises(KernelError, match="writer exited"):
+            await kernel.submit(JobSpec("noop"))  # refused at once now
         with pytest.raises(KernelError, match="writer exited"):
             await kernel.flush()
 
@@ -105,7 +108,7 @@ async def test_without_a_writer_process_a_thread_does_the_writing(
     def no_processes(*args: object, **kwargs: object) -> None:
         raise OSError("no interpreter here")
 
-    monkeypatch.setattr(writer_module.subprocess, "Popen", no_processes)
+    monkeypatch.setattr(writer_handle.subprocess, "Popen", no_processes)
     async with Kernel(config(tmp_path)) as kernel:
         assert kernel._store._writer._proc is None
         proc = await kernel.submit(JobSpec("noop"))
