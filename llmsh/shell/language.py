@@ -55,6 +55,10 @@ def is_language(text: str, registry: Registry, aliases: Container[str] = ()) -> 
     if first not in registry and first not in aliases:
         # "gnerate hi" is a typo of a command: it gets "did you mean", not a translation.
         return registry.suggest(first) is None or len(words) >= 3
+    if any(word.startswith(("-", "%")) for word in words[1:]):
+        # `ps --state bogus`, `renice ultra %1`: a command with a flag or a job reference
+        # is a command line with a mistake; it gets its usage error, never a translation.
+        return False
     if not parsed:
         # `echo "abc` opens a quote on purpose; "kill what's stuck" has a contraction.
         return CONTRACTION.search(text) is not None

@@ -40,6 +40,21 @@ def test_english_with_command_words_is_still_english(line: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "line", ["ps --state bogus", 'generate "x" -n abc', "renice ultra %1", "kill %1 now please"]
+)
+def test_a_command_with_a_flag_or_job_reference_gets_its_usage_error(line: str) -> None:
+    """Issue 21: typed interactively these became English guesses ('did you mean: false')."""
+    assert not is_language(line, default_registry())
+
+
+async def test_the_usage_error_is_what_the_user_sees() -> None:
+    from tests.shell.test_interpreter import sh
+
+    r = await sh(make_shell(), "renice ultra %1")
+    assert r.status == 2 and "renice:" in r.err and "usage: renice" in r.err
+
+
+@pytest.mark.parametrize(
     ("command", "destructive"),
     [
         ("exit", True),
