@@ -33,6 +33,10 @@ class InvalidRequest(KernelError):
     pass
 
 
+class StoreUnwritable(KernelError):
+    """The job store cannot take writes now (disk full, I/O error): nothing new is accepted."""
+
+
 def one_line(exc: BaseException, limit: int | None = None) -> str:
     """The first line of the exception's message, or its type's name when it has none."""
     lines = str(exc).strip().splitlines()

@@ -15,15 +15,11 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
 
-from .errors import KernelError
+from .errors import KernelError, StoreUnwritable
 from .writer import unwritable
 from .writer_handle import Writer
 
 WRITER_EXITED = "the job store's writer exited (see its error above)"
-
-
-class StoreUnwritable(KernelError):
-    """The job store cannot take writes now (disk full, I/O error): nothing new is accepted."""
 
 
 # A batch with this many waiters goes at once: its commit overlaps the next batch's work.

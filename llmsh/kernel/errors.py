@@ -12,6 +12,7 @@ from llmsh.errors import (
     NoSuchJob,
     PlacementError,
     QueueFull,
+    StoreUnwritable,
     UnknownKind,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "NoSuchJob",
     "PlacementError",
     "QueueFull",
+    "StoreUnwritable",
     "UnknownKind",
 ]

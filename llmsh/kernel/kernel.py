@@ -22,10 +22,16 @@ from typing import Any
 
 from .. import paths
 from .builtin_kinds import kill_orphans, register_builtin_kinds
-from .commits import StoreUnwritable
 from .config import KernelConfig, capacities_for
 from .devices import DeviceProbe, DeviceSnapshot
-from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
+from .errors import (
+    InvalidRequest,
+    KernelError,
+    NoSuchJob,
+    PlacementError,
+    QueueFull,
+    StoreUnwritable,
+)
 from .events import EventBus, EventType, Subscription
 from .execution import KILLED_STATUS, JobRunner
 from .kinds import JobKind, KindRegistry

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from llmsh.errors import StoreUnwritable
 from llmsh.kernel import JobSpec, JobState, Kernel, KernelConfig, KernelError, writer_handle
 from llmsh.kernel import writer as writer_module
-from llmsh.kernel.commits import StoreUnwritable
 
 from .conftest import caps
 
