@@ -23,6 +23,8 @@ from typing import Any
 
 import pluggy
 
+from llmsh.errors import described
+
 from . import hookspecs, paths
 
 # Built-in parts, by the hooks each implements: collecting a hook imports only the
@@ -57,11 +59,6 @@ class _Manager(pluggy.PluginManager):
         if opts is None and name in hookspecs.HOOKS and callable(getattr(plugin, name, None)):
             return {}
         return opts
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _recorder(calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> Callable[..., None]:
@@ -185,8 +182,8 @@ class Plugins:
     def _failed(self, name: str, source: str, exc: BaseException) -> None:
         # A broken plugin never takes the place of a loaded one of the same name.
         key = name if name not in self.infos else f"{name} ({source})"
-        self.infos[key] = PluginInfo(name, source, error=_one_line(exc))
-        self._note(f"plugin {name!r} ({source}) failed to load and was skipped: {_one_line(exc)}")
+        self.infos[key] = PluginInfo(name, source, error=described(exc))
+        self._note(f"plugin {name!r} ({source}) failed to load and was skipped: {described(exc)}")
 
     def _note(self, message: str) -> None:
         self.warnings.append(message)
@@ -230,10 +227,10 @@ class Plugins:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - SystemExit, GeneratorExit... too
-                info.error = _one_line(exc)
+                info.error = described(exc)
                 self._note(
                     f"plugin {info.name!r} ({info.source}) failed in {hook} and was "
-                    f"skipped: {_one_line(exc)}"
+                    f"skipped: {described(exc)}"
                 )
                 continue
             names = info.registered.setdefault(hook.removeprefix("register_"), [])
@@ -244,7 +241,7 @@ class Plugins:
                 except KeyboardInterrupt:
                     raise
                 except BaseException as exc:  # noqa: BLE001 - a clash or a bad item
-                    self._note(f"plugin {info.name!r}: {_one_line(exc)}")
+                    self._note(f"plugin {info.name!r}: {described(exc)}")
 
     def origin(self, hook: str, item: str) -> PluginInfo | None:
         kind = hook.removeprefix("register_")
@@ -306,6 +303,6 @@ def plugin_config() -> dict[str, Any]:
     try:
         table = tomllib.loads(file.read_text(encoding="utf-8")).get("plugins", {})
     except (OSError, ValueError) as exc:
-        print(f"llmsh: ignoring {file}: {_one_line(exc)}", file=sys.stderr)
+        print(f"llmsh: ignoring {file}: {described(exc)}", file=sys.stderr)
         return {}
     return table if isinstance(table, dict) else {}

@@ -20,6 +20,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from llmsh.errors import one_line
+
 from ..kernel import (
     DeviceCapacity,
     DeviceSnapshot,
@@ -75,7 +77,7 @@ async def _open(address: str, timeout: float) -> tuple[asyncio.StreamReader, asy
     except (asyncio.TimeoutError, TimeoutError):
         why = "it did not answer"
     except (OSError, ValueError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = one_line(exc)
     raise DaemonUnavailable(
         f"no kernel daemon is running at {address} ({why}); start one with `llmsh kernel serve`"
     )

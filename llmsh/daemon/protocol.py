@@ -44,6 +44,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from llmsh.errors import described, one_line
+
 from ..kernel import errors as kernel_errors
 from ..kernel.errors import KernelError, NoSuchJob
 
@@ -191,17 +193,14 @@ def error_reply(rid: int | None, exc: BaseException) -> dict[str, Any]:
     """The reply for a refused request; unexpected exceptions say `internal error`."""
     reply: dict[str, Any] = {"v": VERSION, "id": rid, "ok": False}
     if isinstance(exc, KernelError):
-        lines = str(exc).strip().splitlines()
-        reply["error"] = lines[0] if lines else type(exc).__name__
+        reply["error"] = one_line(exc)
         reply["type"] = type(exc).__name__
         if isinstance(exc, NoSuchJob):
             reply["pid"] = exc.pid
     elif isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         reply["error"], reply["type"] = "timed out", "TimeoutError"
     else:
-        lines = str(exc).strip().splitlines()
-        detail = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-        reply["error"], reply["type"] = f"internal error: {detail}", "KernelError"
+        reply["error"], reply["type"] = f"internal error: {described(exc)}", "KernelError"
     return reply
 
 

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from llmsh.errors import one_line
+
 from ..commands.jobrun import JobStream
 from ..errors import KernelError
 from ..kernel.api import KernelAPI
@@ -233,8 +235,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _crash(request: Request, exc: Exception) -> Response:
     log.exception("HTTP request %s failed", request.url.path)
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return await _api_error(request, ApiError(500, message, "server_error"))
+    return await _api_error(request, ApiError(500, one_line(exc), "server_error"))
 
 
 def build_app(kernel: KernelAPI, settings: HttpSettings, store: ModelStore | None = None) -> Any:

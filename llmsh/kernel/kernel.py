@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmsh.errors import one_line
+
 from .. import paths
 from .builtin_kinds import kill_orphans, register_builtin_kinds
 from .config import KernelConfig, capacities_for
@@ -143,9 +145,7 @@ class Kernel(JobRunner):
         except KernelError:
             raise
         except Exception as exc:  # an estimator's complaint is about the request
-            raise InvalidRequest(
-                str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
-            ) from None
+            raise InvalidRequest(one_line(exc)) from None
         return kind, candidates, mem, spec
 
     async def submit(self, spec: JobSpec) -> Process:

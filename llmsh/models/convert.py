@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from llmsh.errors import one_line
 from llmsh.models.errors import ModelError
 
 T = TypeVar("T")
@@ -56,9 +57,7 @@ def gguf_to_safetensors(gguf_file: Path, out_dir: Path, progress: Progress | Non
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     except Exception as exc:  # transformers raises many types for unsupported/corrupt GGUF
-        raise ModelError(
-            f"cannot convert {gguf_file.name}: {str(exc).splitlines()[0][:160]}"
-        ) from None
+        raise ModelError(f"cannot convert {gguf_file.name}: {one_line(exc, 160)}") from None
     finally:
         hf_logging.set_verbosity(level)
         setattr(gguf_utils, "tqdm", saved_bar)  # noqa: B010

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from llmsh.errors import one_line
 from llmsh.models.errors import ModelError
 from llmsh.models.manifest import Manifest, ModelKind
 from llmsh.models.runtime import resolve_device, torch_dtype
@@ -59,8 +60,7 @@ def _from_pretrained(manifest: Manifest, folder: str, dtype: str | None) -> tupl
     except ModelError:
         raise
     except Exception as exc:  # transformers raises many types; the user needs one line
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load model {manifest.name!r}: {first}") from None
+        raise ModelError(f"cannot load model {manifest.name!r}: {one_line(exc, 200)}") from None
     return model, tokenizer
 
 
@@ -137,6 +137,5 @@ def _apply_adapter(model: Any, folder: str, name: str, trainable: bool) -> Any:
     try:
         peft_model = PeftModel.from_pretrained(model, folder, is_trainable=trainable)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot apply adapter {name!r}: {first}") from None
+        raise ModelError(f"cannot apply adapter {name!r}: {one_line(exc, 200)}") from None
     return peft_model if trainable else peft_model.merge_and_unload()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmsh import paths
+from llmsh.errors import one_line
 from llmsh.kernel.control import JobControl
 from llmsh.models.catalogue import CatalogueEntry, resolve
 from llmsh.models.errors import ModelError
@@ -187,9 +188,7 @@ def _snapshot_hf(entry: CatalogueEntry, dest: Path, progress: Progress) -> None:
     try:
         snapshot_download(entry.hf_repo, local_dir=str(dest), allow_patterns=patterns)
     except Exception as exc:  # network, auth or missing repo: one line for the user
-        raise ModelError(
-            f"cannot download {entry.source}: {str(exc).splitlines()[0][:160]}"
-        ) from None
+        raise ModelError(f"cannot download {entry.source}: {one_line(exc, 160)}") from None
     shutil.rmtree(dest / ".cache", ignore_errors=True)
     progress("download", dir_size(dest), dir_size(dest))
 

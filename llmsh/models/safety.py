@@ -18,6 +18,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from llmsh.errors import one_line
 from llmsh.models.errors import ModelError
 
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"})
@@ -143,7 +144,7 @@ def gguf_parameters(path: Path) -> int:
     except ImportError:
         raise ModelError("reading GGUF needs the 'gguf' package (pip install gguf)") from None
     except Exception as exc:  # the reader raises many types on bad input
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        reason = one_line(exc, 120)
         raise ModelError(f"corrupt GGUF file {path.name}: {reason}") from None
 
 
