@@ -45,7 +45,7 @@ test-models: install
 lint: install
 	$(BIN)/ruff check llmsh tests bench plugins
 	$(BIN)/ruff format --check llmsh tests bench plugins
-	$(BIN)/mypy llmsh/kernel
+	$(BIN)/mypy llmsh tests/tui/fake.py
 
 format: install
 	$(BIN)/ruff check --fix llmsh tests bench plugins

@@ -54,7 +54,8 @@ class Embeddings(nn.Module):
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
         x = self.word_embeddings(input_ids) + self.position_embeddings(positions)[None]
         x = x + self.token_type_embeddings.weight[0]
-        return self.dropout(self.LayerNorm(x))
+        out: torch.Tensor = self.dropout(self.LayerNorm(x))
+        return out
 
 
 class SelfAttention(nn.Module):
@@ -87,7 +88,8 @@ class Residual(nn.Module):
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(x)) + skip)
+        out: torch.Tensor = self.LayerNorm(self.dropout(self.dense(x)) + skip)
+        return out
 
 
 class Attention(nn.Module):
@@ -97,7 +99,8 @@ class Attention(nn.Module):
         self.output = Residual(c.hidden_size, c)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.output(self.self(x, mask), x)
+        out: torch.Tensor = self.output(self.self(x, mask), x)
+        return out
 
 
 class Intermediate(nn.Module):
@@ -118,7 +121,8 @@ class Layer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.attention(x, mask)
-        return self.output(self.intermediate(x), x)
+        out: torch.Tensor = self.output(self.intermediate(x), x)
+        return out
 
 
 class Stack(nn.Module):

@@ -30,7 +30,8 @@ class JointModel(nn.Module):
 
     def __init__(self, encoder: nn.Module, n_intents: int, n_tags: int, dropout: float) -> None:
         super().__init__()
-        hidden = int(encoder.config.hidden_size)
+        config: Any = encoder.config  # a transformers config: typed loosely by torch
+        hidden = int(config.hidden_size)
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.intent_head = nn.Linear(hidden, n_intents)

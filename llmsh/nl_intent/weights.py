@@ -73,8 +73,12 @@ def lora_tensors(peft_encoder: nn.Module) -> dict[str, torch.Tensor]:
         if not isinstance(lora_a, nn.ModuleDict) or "default" not in lora_a:
             continue
         path = name[len(prefix) :] if name.startswith(prefix) else name
-        out[f"lora.{path}.A"] = lora_a["default"].weight.detach().contiguous().clone()
-        out[f"lora.{path}.B"] = module.lora_B["default"].weight.detach().contiguous().clone()
+        # peft's lora_A/lora_B are ModuleDicts of Linear; torch types their items loosely.
+        a_linear: Any = lora_a["default"]
+        lora_b: Any = module.lora_B
+        b_linear: Any = lora_b["default"]
+        out[f"lora.{path}.A"] = a_linear.weight.detach().contiguous().clone()
+        out[f"lora.{path}.B"] = b_linear.weight.detach().contiguous().clone()
     return out
 
 
@@ -111,7 +115,7 @@ def merge_lora(encoder: nn.Module, tensors: dict[str, torch.Tensor], scale: floa
             if not (key.startswith("lora.") and key.endswith(".A")):
                 continue
             path = key[len("lora.") : -len(".A")]
-            module = encoder.get_submodule(path)
+            module: Any = encoder.get_submodule(path)  # an nn.Linear
             delta = tensors[f"lora.{path}.B"] @ lora_a
             module.weight += scale * delta.to(module.weight.dtype)
             merged += 1
@@ -135,5 +139,6 @@ def load_model(
     if quantize:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+            quantize_dynamic: Any = torch.ao.quantization.quantize_dynamic  # untyped in torch
+            model = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
     return model, meta
