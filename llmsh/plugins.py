@@ -251,6 +251,10 @@ class Plugins:
         return None
 
 
+# Process-wide on purpose: a plugin is a Python module imported into this interpreter,
+# and importing one runs its code; a second manager in the same process would import and
+# register the same modules again. `--safe` is a property of the process for the same
+# reason (it decides what this interpreter may import). Tests reset it (reset_plugins).
 _PLUGINS: Plugins | None = None
 _SAFE = False
 

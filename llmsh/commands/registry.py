@@ -136,8 +136,10 @@ def _describe(command: Command) -> dict[str, Any]:
     }
 
 
+# Process-wide on purpose: it is built from the process's plugins (see llmsh.plugins),
+# and every shell of the process must parse, complete and translate the same language.
+# A shell may still be given a registry of its own (Shell(registry=...), tests).
 _DEFAULT: Registry | None = None
-"""False under `llmsh --safe`: the plugin loader (a later part) registers nothing."""
 
 
 def default_registry() -> Registry:

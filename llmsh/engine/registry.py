@@ -68,6 +68,8 @@ def _llama_factory(
     return open_llama(name, device, pool, config, need)
 
 
+# Process-wide on purpose: the backends are the built-ins plus what the process's plugins
+# register (see llmsh.plugins), collected once; the lock because model threads ask too.
 _FACTORIES: dict[str, Factory] | None = None
 _LOCK = threading.Lock()
 
