@@ -27,6 +27,7 @@ from .devices import DeviceProbe, DeviceSnapshot
 from .errors import InvalidRequest, KernelError, NoSuchJob, PlacementError, QueueFull
 from .events import EventBus, EventType, Subscription
 from .execution import KILLED_STATUS, JobRunner
+from .executor import Executor
 from .kinds import JobKind, KindRegistry
 from .records import JobSpec, JobState, Process
 from .scheduler import DeviceCapacity, Scheduler, Waiting
@@ -59,12 +60,17 @@ class Kernel(JobRunner):
         config: KernelConfig | None = None,
         kinds: KindRegistry | None = None,
         resources: dict[str, Callable[[], builtins.list[dict[str, Any]]]] | None = None,
+        executor: Executor | None = None,
+        owns_executor: bool = False,
     ) -> None:
-        """`resources` report what holds device memory outside jobs (resident models)."""
+        """`resources` report what holds device memory outside jobs (resident models);
+        `executor` runs model work (see `llmsh.runtime`), closed with the kernel if it
+        `owns_executor`."""
         if kinds is None:
             kinds = KindRegistry()
             register_builtin_kinds(kinds)
-        super().__init__(config or KernelConfig(), kinds, EventBus())
+        super().__init__(config or KernelConfig(), kinds, EventBus(), executor)
+        self.owns_executor = owns_executor
         self.resources = dict(resources or {})
         self.id = uuid.uuid4().hex[:12]
         self.probe = DeviceProbe(self.config.nvml)
@@ -106,7 +112,9 @@ class Kernel(JobRunner):
             self.store.flush()
         self.store.unregister_kernel(self.id)
         self.store.close()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        if self.owns_executor:
+            await asyncio.get_running_loop().run_in_executor(None, self._close_executor)
         self.started = False
 
     async def __aenter__(self) -> Kernel:
@@ -236,6 +244,7 @@ class Kernel(JobRunner):
             raise InvalidRequest(f"invalid priority {priority}: must be -20..19")
         self._procs.update(pid, priority=priority)
         self._sched.renice(pid, priority)
+        self._reniced(pid, priority)
         self._schedule()
         return self.table[pid]
 

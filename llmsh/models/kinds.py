@@ -1,13 +1,13 @@
 """Model jobs as kernel job kinds: generate, chat, embed, classify, finetune, eval,
 pull, load and unload.
 
-Where the model work runs is the kernel's `model_workers` setting. In ``process``
-mode (the default) each job goes to the model worker process for its model and
-device (`llmsh.workers`), so a segfault in torch or llama.cpp fails that worker's
-jobs, not the kernel. In ``thread`` mode it runs in a thread of the kernel process.
-Either way all jobs of one process share one `ModelPool` (`shared_pool()`: the
-worker's own, or the kernel's), so jobs on the same model and device share its
-weights and decode loop. torch is imported where the job runs, on first use,
+Where the model work runs is the kernel's executor (`llmsh.kernel.executor`): the
+``process`` executor (the default) sends each job to the model worker process for
+its model and device (`llmsh.workers`), so a segfault in torch or llama.cpp fails
+that worker's jobs, not the kernel; the ``inline`` one runs it in a thread of the
+kernel process. Either way all jobs of one process share one `ModelPool`
+(`shared_pool()`: the worker's own, or the kernel's), so jobs on the same model
+and device share its weights and decode loop. torch is imported where the job runs, on first use,
 never when the kinds are registered. `pull` needs no device and no pool: it stays
 in a kernel thread in both modes.
 """
@@ -20,6 +20,8 @@ from typing import Any
 
 from llmsh.kernel.context import JobContext
 from llmsh.kernel.control import JobControl
+from llmsh.kernel.ending import Ending
+from llmsh.kernel.executor import Work
 from llmsh.kernel.kinds import Estimator, JobKind, Runner
 from llmsh.kernel.records import JobSpec
 from llmsh.models.jobs import DEFAULT_MODELS, default_model
@@ -133,36 +135,28 @@ def _call(
     return run_model_job(kind, args, ctl, shared_pool(), parent, target)
 
 
-def in_workers(ctx: JobContext) -> bool:
-    return ctx.config.model_workers == "process"
-
-
 def model_runner(
     kind: str,
     target: str | None = None,
     default: str | None = None,
     estimate: Estimator | None = None,
 ) -> Runner:
-    """The runner of a job that uses a model: in its model worker, or in a kernel thread.
+    """The runner of a job that uses a model: on the kernel's executor.
 
     `target` ("module:function", called as ``function(args, ctl, pool)``) is for
     plugins' model jobs; without it the job is the built-in model kind `kind`. The
-    worker is the one for (args["model"] or `default`, the job's device); `estimate`
-    (the kind's own) lets a new worker make room among idle ones.
+    model is args["model"] or `default`; `estimate` (the kind's own) lets a new
+    model worker make room among idle ones.
     """
 
-    async def run(ctx: JobContext) -> int:
+    async def run(ctx: JobContext) -> Ending:
         args = dict(ctx.args)
-        if not in_workers(ctx):
-            return await ctx.run_blocking(_call, kind, args, ctx, ctx.spec.parent, target)
-        from llmsh.workers.runner import WorkerJob, run_in_worker
-
         model = str(args.get("model") or default or default_model(kind))
         try:
             need = int(estimate(ctx.spec)) if estimate is not None else 0
         except Exception:  # the kernel accepted the job: an estimate is only a hint here
             need = 0
-        return await run_in_worker(ctx, WorkerJob(kind, model, args, target, need))
+        return await ctx.execute(Work(kind, model, args, target, need, ctx.spec.parent))
 
     run.__name__ = f"run_{kind}"
     return run
@@ -183,28 +177,11 @@ def run_load(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
     return 0
 
 
-def unpin_everywhere(model: str) -> list[str]:
-    """End the pins of `model` in this process's pool and in every model worker."""
-    from llmsh.models.errors import ModelError
-    from llmsh.workers.manager import existing_manager
-
-    released: list[str] = []
-    pool, manager = existing_pool(), existing_manager()
-    if pool is not None:
-        try:
-            released += pool.unpin(model)
-        except ModelError:  # not loaded in this process: perhaps in a worker
-            pass
-    if manager is not None:
-        released += manager.unpin(model)
-    return released
-
-
 async def run_unload(ctx: JobContext) -> int:
     from llmsh.models.errors import ModelError
 
     model = str(ctx.args["model"])
-    released = await ctx.run_blocking(unpin_everywhere, model)
+    released = await ctx.run_blocking(ctx.executor.unpin, model)
     if not released:
         raise ModelError(f"model {model!r} is not loaded")
     ctx.write(f"{model} released on {', '.join(released)}\n")
@@ -272,12 +249,3 @@ def local_resident_models() -> list[dict[str, Any]]:
         }
         for r in _POOL.snapshot()
     ]
-
-
-def resident_models() -> list[dict[str, Any]]:
-    """Resident models for `free` and `top`: the kernel's pool and every model worker's
-    (each worker's rows carry its `worker_pid`)."""
-    from llmsh.workers.manager import existing_manager
-
-    manager = existing_manager()
-    return local_resident_models() + (manager.resident() if manager is not None else [])

@@ -35,3 +35,12 @@ def crash(args: dict[str, Any], ctl: Any, pool: Any) -> int:
     ctl.write("about to crash\n")
     ctypes.string_at(0)  # reads address 0: SIGSEGV
     return 0
+
+
+def echo(args: dict[str, Any], ctl: Any, pool: Any) -> int:
+    """Write each of `chunks` as given, with a loss per chunk (a metric with history)."""
+    for i, chunk in enumerate(args.get("chunks", [])):
+        ctl.check()
+        ctl.write(chunk)
+        ctl.progress(i + 1, len(args["chunks"]), "chunk", loss=1.0 / (i + 1))
+    return 0

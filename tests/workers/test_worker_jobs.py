@@ -12,9 +12,8 @@ import psutil
 import pytest
 
 from llmsh.kernel import EventType, JobSpec, JobState, Kernel
-from llmsh.models import kinds as model_kinds
 
-from .conftest import eventually, generate, new_kernel, probe, reaped, running, until
+from .conftest import KernelMaker, eventually, generate, probe, reaped, running, until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -26,7 +25,7 @@ async def run_one(kernel: Kernel, spec: JobSpec) -> tuple[object, str]:
 
 
 async def test_generate_runs_in_a_worker_and_says_what_a_thread_says(
-    kernel: Kernel, tmp_path: Path
+    kernel: Kernel, tmp_path: Path, new_kernel: KernelMaker
 ) -> None:
     sub = kernel.subscribe()
     spec = generate("The capital of France", max_tokens=24, temperature=1.0, seed=7)
@@ -41,14 +40,12 @@ async def test_generate_runs_in_a_worker_and_says_what_a_thread_says(
     assert states == [JobState.QUEUED, JobState.LOADING, JobState.RUNNING, JobState.DONE]
     assert "".join(e.text for e in events if e.type is EventType.OUTPUT) == text
 
-    threaded = new_kernel(tmp_path / "thread-state", mode="thread")
+    threaded = new_kernel(tmp_path / "thread-state", executor="inline")
     await threaded.start()
     try:
         same, same_text = await run_one(threaded, spec)
     finally:
         await threaded.close()
-        if model_kinds._POOL is not None:
-            model_kinds._POOL.clear()
     assert "worker_pid" not in same.metrics  # type: ignore[attr-defined]
     assert same_text == text and text.strip()
     assert same.progress.done == done.progress.done  # type: ignore[attr-defined]
@@ -111,17 +108,15 @@ async def test_a_job_paused_before_it_reached_its_worker_starts_paused(kernel: K
     ],
 )
 async def test_failures_keep_the_reasons_a_thread_gives(
-    kernel: Kernel, tmp_path: Path, spec: JobSpec, reason: str
+    kernel: Kernel, tmp_path: Path, new_kernel: KernelMaker, spec: JobSpec, reason: str
 ) -> None:
     failed, _ = await run_one(kernel, spec)
-    threaded = new_kernel(tmp_path / "thread-state", mode="thread")
+    threaded = new_kernel(tmp_path / "thread-state", executor="inline")
     await threaded.start()
     try:
         same, _ = await run_one(threaded, spec)
     finally:
         await threaded.close()
-        if model_kinds._POOL is not None:
-            model_kinds._POOL.clear()
     assert failed.state is JobState.FAILED and "worker_pid" in failed.metrics  # type: ignore[attr-defined]
     assert failed.reason == same.reason  # type: ignore[attr-defined]
     assert reason in failed.reason  # type: ignore[attr-defined]
@@ -144,7 +139,9 @@ async def test_load_keeps_a_model_in_its_worker_until_unload(kernel: Kernel) -> 
     assert again.state is JobState.FAILED and "not loaded" in again.reason  # type: ignore[attr-defined]
 
 
-async def test_restarted_finetune_resumes_from_its_checkpoint_in_a_worker(tmp_path: Path) -> None:
+async def test_restarted_finetune_resumes_from_its_checkpoint_in_a_worker(
+    tmp_path: Path, new_kernel: KernelMaker
+) -> None:
     data = tmp_path / "data.jsonl"
     data.write_text(
         "".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}) + "\n" for i in range(4))
