@@ -70,10 +70,16 @@ def executor_kind(config: KernelConfig) -> str:
 
 
 def make_executor(kind: str) -> Executor:
+    """The executor named `kind` (a name in EXECUTORS, or "module:factory")."""
+    from .kernel import KernelError
+
     target = EXECUTORS.get(kind, kind if ":" in kind else "")
     if not target:
         names = ", ".join(sorted(EXECUTORS))
-        raise ValueError(f"unknown executor {kind!r} (known: {names})")
+        raise KernelError(
+            f"unknown executor {kind!r} ([executor] kind in config.toml or $LLMSH_EXECUTOR; "
+            f"known: {names})"
+        )
     module, _, path = target.partition(":")
     factory: Any = import_module(module)
     for attr in path.split("."):

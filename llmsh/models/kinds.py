@@ -7,9 +7,9 @@ its model and device (`llmsh.workers`), so a segfault in torch or llama.cpp fail
 that worker's jobs, not the kernel; the ``inline`` one runs it in a thread of the
 kernel process. Either way all jobs of one process share one `ModelPool`
 (`shared_pool()`: the worker's own, or the kernel's), so jobs on the same model
-and device share its weights and decode loop. torch is imported where the job runs, on first use,
-never when the kinds are registered. `pull` needs no device and no pool: it stays
-in a kernel thread in both modes.
+and device share its weights and decode loop. torch is imported where the job
+runs, on first use, never when the kinds are registered. `pull` needs no device
+and no pool: it stays in a kernel thread whatever the executor.
 """
 
 from __future__ import annotations

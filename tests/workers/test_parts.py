@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from llmsh.kernel import JobKilled, KernelConfig
+from llmsh.kernel import JobKilled, KernelConfig, KernelError
 from llmsh.kernel.ending import DONE, STOPPED, Ending, EndKind
 from llmsh.kernel.executor import Work
 from llmsh.runtime import executor_kind, make_executor
@@ -228,5 +228,5 @@ def test_executor_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert executor_kind(KernelConfig()) == "process"
     assert executor_kind(KernelConfig(executor="inline")) == "inline"
     assert isinstance(make_executor("inline"), InlineExecutor)
-    with pytest.raises(ValueError, match="unknown executor 'fork'"):
+    with pytest.raises(KernelError, match="unknown executor 'fork'"):
         make_executor("fork")
