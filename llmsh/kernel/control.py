@@ -95,39 +95,23 @@ class ControlCore:
     def __init__(self, pid: int, device: str, priority: int = 0) -> None:
         self.pid = pid
         self.device = device
-        self._killed = False
-        self._paused = False
-        self._priority = priority
+        # Plain attributes, not properties: the job and the engine read them per token.
+        # Only the control methods below change them.
+        self.killed = False
+        self.paused = False
+        self.priority = priority
         # Made on the first pause: most jobs are never paused.
         self._gate: threading.Event | None = None
         self._listeners: list[Listener] = []
 
-    # -- what the job reads (any thread) ---------------------------------------------
-
-    @property
-    def killed(self) -> bool:
-        return self._killed
-
-    @killed.setter
-    def killed(self, value: bool) -> None:  # test doubles kill by assignment
-        self._killed = value
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def priority(self) -> int:
-        return self._priority
-
     def check(self) -> None:
-        if self._killed:
+        if self.killed:
             raise JobKilled()
-        if self._paused:
+        if self.paused:
             gate = self._gate
             if gate is not None:
                 gate.wait()
-            if self._killed:
+            if self.killed:
                 raise JobKilled()
 
     # -- control (the kernel's loop, or a worker's reader thread) --------------------
@@ -143,7 +127,7 @@ class ControlCore:
         return remove
 
     def kill(self) -> None:
-        self._killed = True
+        self.killed = True
         if self._gate is not None:
             self._gate.set()  # a paused job wakes to find itself killed
         for listener in list(self._listeners):
@@ -154,13 +138,13 @@ class ControlCore:
         if self._gate is None:
             self._gate = threading.Event()
         self._gate.clear()  # before the flag: check() finds a closed gate behind it
-        self._paused = True
+        self.paused = True
         for listener in list(self._listeners):
             if listener.on_pause is not None:
                 listener.on_pause()
 
     def resume(self) -> None:
-        self._paused = False
+        self.paused = False
         if self._gate is not None:
             self._gate.set()
         for listener in list(self._listeners):
@@ -168,9 +152,9 @@ class ControlCore:
                 listener.on_resume()
 
     def renice(self, priority: int) -> None:
-        if priority == self._priority:
+        if priority == self.priority:
             return
-        self._priority = priority
+        self.priority = priority
         for listener in list(self._listeners):
             if listener.on_renice is not None:
                 listener.on_renice(priority)
