@@ -120,6 +120,8 @@ async def run_system(ctx: JobContext) -> int:
             on_resume=lambda: _signal_group(proc, signal.SIGCONT),
         )
     )
+    if ctx.paused:  # paused while the process was starting: no listener heard it
+        _signal_group(proc, signal.SIGSTOP)
     try:
         if stdin_text is not None and proc.stdin is not None:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -128,6 +128,23 @@ async def test_pause_and_resume_system_job_stops_the_process(kernel: Kernel) -> 
     await kernel.kill(proc.pid)
 
 
+async def test_a_system_job_paused_before_its_process_started_starts_stopped(
+    kernel: Kernel,
+) -> None:
+    proc = await kernel.submit(system("sleep 5"))
+    await kernel.pause(proc.pid)  # its task has not run yet: there is no process to signal
+    deadline = time.monotonic() + 30
+
+    def stopped_kids() -> list[psutil.Process]:
+        kids = [c for c in psutil.Process().children(recursive=True) if "sleep" in c.cmdline()]
+        return [c for c in kids if c.status() == psutil.STATUS_STOPPED]
+
+    while not stopped_kids():
+        assert time.monotonic() < deadline, "the paused job's process was never stopped"
+        await asyncio.sleep(0.02)
+    await kernel.kill(proc.pid)
+
+
 async def test_pause_of_a_queued_job_holds_it_in_the_queue(kernel: Kernel, gates: Gates) -> None:
     a = await kernel.submit(JobSpec("gated"))
     b = await kernel.submit(JobSpec("gated"))
