@@ -11,9 +11,19 @@ from pathlib import Path
 import psutil
 import pytest
 
-from llmsh.kernel import EventType, JobSpec, JobState, Kernel
+from llmsh.kernel import EventType, JobSpec, JobState, Kernel, KernelConfig
+from llmsh.runtime import make_kernel
 
-from .conftest import KernelMaker, eventually, generate, probe, reaped, running, until
+from .conftest import (
+    KernelMaker,
+    eventually,
+    generate,
+    probe,
+    probe_kinds,
+    reaped,
+    running,
+    until,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -176,3 +186,26 @@ async def test_a_plugin_model_job_runs_in_a_worker(kernel: Kernel, tmp_path: Pat
     done, out = await run_one(kernel, spec)
     assert done.state is JobState.DONE, done.reason  # type: ignore[attr-defined]
     assert done.metrics["worker_pid"] != os.getpid() and out.strip()  # type: ignore[attr-defined]
+
+
+async def test_runtimes_share_no_workers_and_a_kernel_that_owns_its_runtime_ends_them(
+    kernel: Kernel, tmp_path: Path, worker_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared, _ = await run_one(kernel, probe(steps=2))
+    monkeypatch.setenv("LLMSH_HOME", str(tmp_path / "other-home"))
+    other = make_kernel(KernelConfig(state_dir=tmp_path / "other", nvml=None, executor="process"))
+    for kind in probe_kinds():
+        other.kinds.register(kind)
+    await other.start()
+    try:
+        own, _ = await run_one(other, probe(steps=2))
+        assert own.state is JobState.DONE, own.reason  # type: ignore[attr-defined]
+        mine, theirs = own.metrics["worker_pid"], shared.metrics["worker_pid"]  # type: ignore[attr-defined]
+        assert mine != theirs  # same model and device, another runtime: another worker
+        # Each worker reads the home of the runtime that started it.
+        assert psutil.Process(mine).environ()["LLMSH_HOME"] == str(tmp_path / "other-home")
+        assert psutil.Process(theirs).environ()["LLMSH_HOME"] == str(worker_home)
+    finally:
+        await other.close()
+    assert reaped(mine)  # closed with the kernel that owned its runtime
+    assert not reaped(theirs)  # the shared runtime's worker is not that kernel's to end
