@@ -136,8 +136,16 @@ async def test_a_system_job_paused_before_its_process_started_starts_stopped(
     deadline = time.monotonic() + 30
 
     def stopped_kids() -> list[psutil.Process]:
-        kids = [c for c in psutil.Process().children(recursive=True) if "sleep" in c.cmdline()]
-        return [c for c in kids if c.status() == psutil.STATUS_STOPPED]
+        found = []
+        for child in psutil.Process().children(recursive=True):
+            try:  # stopped as "sh -c 'sleep 5'", or as "sleep 5" once the shell has exec'd
+                if "sleep 5" in " ".join(child.cmdline()) and (
+                    child.status() == psutil.STATUS_STOPPED
+                ):
+                    found.append(child)
+            except psutil.NoSuchProcess:  # another test's child, gone meanwhile
+                pass
+        return found
 
     while not stopped_kids():
         assert time.monotonic() < deadline, "the paused job's process was never stopped"
