@@ -32,7 +32,7 @@ from . import hookspecs, paths
 DEFAULT_PLUGINS: dict[str, tuple[str, ...]] = {
     "llmsh.default_plugins.commands": ("register_commands",),
     "llmsh.default_plugins.kinds": ("register_job_kinds",),
-    "llmsh.default_plugins.models": ("register_job_kinds", "register_resources"),
+    "llmsh.default_plugins.models": ("register_job_kinds",),
     "llmsh.default_plugins.language": ("register_nl_examples",),
 }
 ENTRY_POINT_GROUP = "llmsh"

@@ -1,4 +1,5 @@
-"""Model job kinds and the resident-model report, as a default plugin."""
+"""Model job kinds, as a default plugin. (The resident-model report is the runtime
+executor's: `llmsh.runtime.make_runtime` registers it as "models".)"""
 
 from __future__ import annotations
 
@@ -11,9 +12,3 @@ def register_job_kinds(register: Callable[[Any], None]) -> None:
 
     for kind in model_job_kinds():
         register(kind)
-
-
-def register_resources(register: Callable[..., None]) -> None:
-    from llmsh.models.kinds import resident_models
-
-    register("models", resident_models)

@@ -9,7 +9,7 @@ error) cancels the sequence, and the engine frees its cache at the next step.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -19,28 +19,6 @@ from llmsh.engine.stream import TextStream
 from llmsh.kernel.control import JobControl
 from llmsh.models.errors import ModelError
 from llmsh.models.sampling import SamplingParams
-
-
-def job_priority(ctl: Any) -> Callable[[], int]:
-    """The job's current nice value: `ctl.priority` where the control has it (live, follows
-    `renice`), else the priority it was submitted with, else 0."""
-
-    def read() -> int:
-        live = getattr(ctl, "priority", None)
-        if isinstance(live, int):
-            return live
-        spec = getattr(ctl, "spec", None)
-        return int(getattr(spec, "priority", 0) or 0)
-
-    return read
-
-
-def job_paused(ctl: Any) -> Callable[[], bool]:
-    """Whether the job is paused, where the control can tell without blocking."""
-    event = getattr(ctl, "paused_event", None)
-    if event is not None and callable(getattr(event, "is_set", None)):
-        return event.is_set  # type: ignore[no-any-return]
-    return lambda: False  # a blocking check() still stops the job: its tokens back up
 
 
 def stop_strings(value: Any) -> tuple[str, ...]:
@@ -66,14 +44,15 @@ def generate_tokens(
         prompt=list(prompt),
         params=params,
         stop_ids=runtime.stop_ids,
-        priority=job_priority(ctl),
-        paused=job_paused(ctl),
-        label=f"pid {getattr(ctl, 'pid', 0)}",
+        # Read live by the engine's slot policy: they follow renice and pause.
+        priority=lambda: ctl.priority,
+        paused=lambda: ctl.paused,
+        label=f"pid {ctl.pid}",
     )
     poll = runtime.engine.config.poll_seconds
 
     def on_wait() -> None:
-        if getattr(ctl, "killed", True):  # no flag to read: ask check() itself
+        if ctl.killed:  # a flag read per poll; check() raises JobKilled
             ctl.check()
 
     seq = runtime.engine.submit(request)

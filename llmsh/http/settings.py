@@ -60,8 +60,8 @@ def is_loopback(host: str) -> bool:
 def read_token_file(path: Path) -> str:
     """The token in `path`, checked as the daemon's own token file is (a regular file of
     this user, no one else may read it)."""
-    from ..daemon.security import read_token_file as read_private_token
     from ..errors import KernelError
+    from ..listeners import read_token_file as read_private_token
 
     try:
         return read_private_token(path)
@@ -71,7 +71,7 @@ def read_token_file(path: Path) -> str:
 
 def resolve_settings(listen: str | None, token_file: str | None) -> HttpSettings | None:
     """Settings from the command line over ``[http]`` in config.toml; None: no HTTP."""
-    from ..daemon.security import parse_hostport
+    from ..listeners import parse_hostport
 
     table = paths.config_section("http")
     listen = listen or _str(table, "listen")

@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 
 from .context import JobContext
+from .control import Listener
 from .kinds import JobKind, KindRegistry
 from .records import Process
 
@@ -140,8 +141,14 @@ async def run_system(ctx: JobContext) -> int:
     )
     with contextlib.suppress(psutil.Error):
         ctx.annotate(pgid=proc.pid, pgid_started=psutil.Process(proc.pid).create_time())
-    ctx.pause_hooks.append(lambda: _signal_group(proc, signal.SIGSTOP))
-    ctx.resume_hooks.append(lambda: _signal_group(proc, signal.SIGCONT))
+    ctx.listen(
+        Listener(
+            on_pause=lambda: _signal_group(proc, signal.SIGSTOP),
+            on_resume=lambda: _signal_group(proc, signal.SIGCONT),
+        )
+    )
+    if ctx.paused:  # paused while the process was starting: no listener heard it
+        _signal_group(proc, signal.SIGSTOP)
     try:
         if stdin_text is not None and proc.stdin is not None:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

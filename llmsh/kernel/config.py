@@ -12,8 +12,15 @@ from typing import Any
 from .devices import NA, DeviceSnapshot
 from .scheduler import DeviceCapacity
 
-WORKERS_ENV = "LLMSH_MODEL_WORKERS"
-WORKER_MODES = ("process", "thread")
+EXECUTOR_ENV = "LLMSH_EXECUTOR"
+WORKERS_ENV = "LLMSH_MODEL_WORKERS"  # the older name: "thread" is the inline executor
+WORKER_ALIASES = {"thread": "inline"}
+
+
+def executor_from_environment() -> str:
+    """$LLMSH_EXECUTOR, else $LLMSH_MODEL_WORKERS by its older names, else "" (unset)."""
+    name = os.environ.get(EXECUTOR_ENV) or os.environ.get(WORKERS_ENV) or ""
+    return WORKER_ALIASES.get(name, name)
 
 
 @dataclass
@@ -41,10 +48,13 @@ class KernelConfig:
     history_limit: int = 20000
     """Finished jobs kept in memory; older ones are read back from the store."""
     clock: Callable[[], float] = time.time
-    model_workers: str = field(default_factory=lambda: os.environ.get(WORKERS_ENV) or "process")
-    """Where model jobs run: "process" (model worker processes, one per model and device, so
-    a crash in torch or llama.cpp fails only that worker's jobs) or "thread" (threads of the
-    kernel process). Default: $LLMSH_MODEL_WORKERS, else "process"."""
+    executor: str = field(default_factory=executor_from_environment)
+    """Where model jobs run, by executor name (`llmsh.runtime.EXECUTORS`): "process" (model
+    worker processes, one per model and device, so a crash in torch or llama.cpp fails only
+    that worker's jobs) or "inline" (threads of the kernel process). Empty: $LLMSH_EXECUTOR
+    or $LLMSH_MODEL_WORKERS ("thread" meaning inline), else ``[executor] kind`` in
+    config.toml, else "process". The kernel never reads it: the runtime builds the
+    executor it names."""
 
     def __post_init__(self) -> None:
         if self.cpu_slots < 1 or self.gpu_slots < 1:
@@ -56,11 +66,6 @@ class KernelConfig:
         for name in ("cpu_memory_fraction", "gpu_memory_fraction"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
-        if self.model_workers not in WORKER_MODES:
-            raise ValueError(
-                f"model_workers must be one of {', '.join(WORKER_MODES)}, "
-                f"not {self.model_workers!r} (${WORKERS_ENV})"
-            )
 
 
 def capacities_for(snapshots: list[DeviceSnapshot], config: KernelConfig) -> list[DeviceCapacity]:

@@ -1,8 +1,10 @@
 """JobContext: the kernel's side of `JobControl`, handed to each running job.
 
-Job code may call it from worker threads. Updates are coalesced: a thread that
-reports progress per token schedules at most one callback on the event loop at a
-time, so a fast generator cannot flood the loop.
+Its control (kill, pause, resume, renice and their listeners) is `ControlCore`'s,
+the same code a model worker's `JobProxy` runs. What is the kernel's own is where
+reports go: job code may call it from any thread, and updates are coalesced: a
+thread that reports progress per token schedules at most one callback on the event
+loop at a time, so a fast generator cannot flood the loop.
 """
 
 from __future__ import annotations
@@ -10,22 +12,24 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor as ThreadPool
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from .control import JobKilled
+from .control import ControlCore
 from .records import JobSpec, Progress
 
 if TYPE_CHECKING:
     from .config import KernelConfig
+    from .ending import Ending
     from .execution import JobRunner
+    from .executor import Executor, Work
 
 T = TypeVar("T")
 HISTORY_POINTS = 2000  # metric history kept per job (loss curves); older points are thinned
 
 
-class JobContext:
+class JobContext(ControlCore):
     def __init__(
         self,
         kernel: JobRunner,  # the part of the kernel that runs jobs: it takes the callbacks
@@ -33,42 +37,28 @@ class JobContext:
         spec: JobSpec,
         device: str,
         output_dir: Path,
-        executor: Executor,
+        threads: ThreadPool,
     ) -> None:
-        self.pid = pid
+        super().__init__(pid, device, spec.priority)
         self.spec = spec
         self.args = spec.args
-        self.device = device
         self._kernel = kernel
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self._executor = executor
+        self._threads = threads
         self._output_dir = output_dir
         self._out: IO[str] | None = None
         self._lock = threading.Lock()
-        self.killed = False
         # Created on first use: most jobs are never paused, and these events cost more
         # than the rest of a short job's bookkeeping.
-        self._gate: threading.Event | None = None
         self._resumed_ev: asyncio.Event | None = None
         self._paused_ev: asyncio.Event | None = None
-        self.pause_hooks: list[Callable[[], None]] = []
-        self.resume_hooks: list[Callable[[], None]] = []
         self._pending_text: list[str] = []
         self._pending_progress: tuple[Progress, dict[str, Any]] | None = None
         self._metrics: dict[str, Any] = {}
         self._flush_scheduled = False
 
-    # -- JobControl (any thread) -----------------------------------------------------
-
-    def check(self) -> None:
-        if self.killed:
-            raise JobKilled()
-        gate = self._gate
-        if gate is not None and not gate.is_set():
-            gate.wait()
-            if self.killed:
-                raise JobKilled()
+    # -- reports (any thread) ---------------------------------------------------------
 
     def write(self, text: str) -> None:
         if not text:
@@ -128,7 +118,8 @@ class JobContext:
 
     @property
     def paused_event(self) -> asyncio.Event:
-        return self._paused
+        """Set while paused, for job kinds that wait on the loop (e.g. sleep)."""
+        return self._paused_async
 
     @property
     def _resumed(self) -> asyncio.Event:
@@ -138,59 +129,50 @@ class JobContext:
         return self._resumed_ev
 
     @property
-    def _paused(self) -> asyncio.Event:
+    def _paused_async(self) -> asyncio.Event:
         if self._paused_ev is None:
             self._paused_ev = asyncio.Event()
         return self._paused_ev
 
     @property
     def config(self) -> KernelConfig:
-        """The kernel's settings (model kinds read `model_workers` and `kill_grace`)."""
+        """The kernel's settings (`kill_grace`, for executors)."""
         return self._kernel.config
 
     @property
-    def priority(self) -> int:
-        """The job's nice value now (follows renice); safe to read from any thread."""
-        proc = self._kernel._procs.records.get(self.pid)  # memory only: no store reads here
-        return self.spec.priority if proc is None else proc.priority
+    def executor(self) -> Executor:
+        """Where this kernel runs model work (`unload` asks it to release pins)."""
+        return self._kernel.executor
+
+    async def execute(self, work: Work) -> Ending:
+        """Run model work on the kernel's executor; kill arrives as task cancellation."""
+        return await self._kernel.executor.run(self, work)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking job code in a worker thread; kill stops it at its next check()."""
-        future = self._loop.run_in_executor(self._executor, fn, *args)
+        future = self._loop.run_in_executor(self._threads, fn, *args)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            self._stop_thread()
+            self.kill()
             # Wait for the worker to leave so no thread outlives its job.
             await asyncio.wait([future], timeout=self._kernel.config.kill_grace * 5)
             raise
 
     # -- kernel side (loop thread) ---------------------------------------------------
 
-    def _stop_thread(self) -> None:
-        self.killed = True
-        if self._gate is not None:
-            self._gate.set()
-
     def pause(self) -> None:
-        if self._gate is None:
-            self._gate = threading.Event()
-        self._gate.clear()
+        super().pause()
         self._resumed.clear()
-        self._paused.set()
-        for hook in self.pause_hooks:
-            hook()
+        self._paused_async.set()
 
     def resume(self) -> None:
-        self._paused.clear()
+        self._paused_async.clear()
         self._resumed.set()
-        if self._gate is not None:
-            self._gate.set()
-        for hook in self.resume_hooks:
-            hook()
+        super().resume()
 
     def kill(self) -> None:
-        self._stop_thread()
+        super().kill()
         if self._resumed_ev is not None:  # else nothing waits on it
             self._resumed_ev.set()
 

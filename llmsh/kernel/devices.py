@@ -128,23 +128,18 @@ def _cpu_temperature() -> float:
     raise LookupError("no sensor")
 
 
-_CPU_NAME: str | None = None
-
-
+@functools.cache  # the machine's CPU does not change while the process runs
 def _cpu_name() -> str:
-    global _CPU_NAME
-    if _CPU_NAME is None:
-        name = f"CPU ({psutil.cpu_count() or '?'} cores)"
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8") as f:
-                for line in f:
-                    if line.startswith("model name"):
-                        name = line.split(":", 1)[1].strip()
-                        break
-        except OSError:
-            pass
-        _CPU_NAME = name
-    return _CPU_NAME
+    name = f"CPU ({psutil.cpu_count() or '?'} cores)"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return name
 
 
 def load_nvml() -> ModuleType | None:

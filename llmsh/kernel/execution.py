@@ -3,8 +3,10 @@
 `JobRunner` is the base class of `Kernel`. The kernel's API methods check a request
 and then call in here; this part starts what the scheduler places, turns however a
 runner ends (a status, an exception, a kill, a cancelled task) into a final record,
-frees the job's slot and carries kill, pause and resume to a job that has started.
-It also takes the callbacks each job's `JobContext` makes on the event-loop thread.
+frees the job's slot and carries kill, pause, resume and renice to a job that has
+started (its `JobContext`'s listeners carry them on to wherever the job runs). It
+also takes the callbacks each job's `JobContext` makes on the event-loop thread.
+Model work runs on the `executor` it is given (`llmsh.kernel.executor`).
 """
 
 from __future__ import annotations
@@ -17,25 +19,34 @@ from typing import Any
 
 from .config import KernelConfig
 from .context import JobContext
-from .control import JobKilled
+from .ending import STOPPED, Ending, EndKind, ending_of_exception, ending_of_status
 from .errors import KernelError
 from .events import EventBus, EventType
-from .kinds import JobKind, KindRegistry, Outcome, failure_outcome, status_outcome
+from .executor import Executor, NoExecutor
+from .kinds import JobKind, KindRegistry
 from .records import JobSpec, JobState, Process, Progress
 from .scheduler import Scheduler, Waiting
 from .store import JobStore
 from .table import ProcessTable
 
 KILLED_STATUS = 137
+Outcome = tuple[JobState, int | None, str]  # final state, exit status, reason
 
 
 class JobRunner:
     """The job-running state under the kernel's API: tasks, contexts, the queue's pump."""
 
-    def __init__(self, config: KernelConfig, kinds: KindRegistry, bus: EventBus) -> None:
+    def __init__(
+        self,
+        config: KernelConfig,
+        kinds: KindRegistry,
+        bus: EventBus,
+        executor: Executor | None = None,
+    ) -> None:
         self.config = config
         self.kinds = kinds
         self.bus = bus
+        self.executor: Executor = executor or NoExecutor()
         # Set by `Kernel.start`; the checked properties below refuse to run without them.
         self.store: JobStore | None = None
         self.scheduler: Scheduler | None = None
@@ -45,7 +56,7 @@ class JobRunner:
         self._paused_from: dict[int, JobState] = {}
         self._kill_requested: set[int] = set()
         self._enqueued_at: dict[int, float] = {}
-        self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="llmsh-job")
+        self._threads = ThreadPoolExecutor(max_workers=64, thread_name_prefix="llmsh-job")
         self._draining = False
         self._scheduling = self._reschedule = False  # see _schedule
         self._close_reason = "the kernel stopped"
@@ -119,26 +130,32 @@ class JobRunner:
             proc.session,
             proc.parent,
         )
-        ctx = JobContext(self, pid, spec, device, self._store.output_dir, self._executor)
+        ctx = JobContext(self, pid, spec, device, self._store.output_dir, self._threads)
         self._contexts[pid] = ctx
         state = JobState.LOADING if kind.loads_model else JobState.RUNNING
         procs.transition(pid, state, "started", device=device, started=self.config.clock())
-        outcome: Outcome
+        ending: Ending
         try:
             result = kind.run(ctx)
-        except JobKilled:
-            outcome = self._stopped(pid)
         except Exception as exc:
-            outcome = failure_outcome(exc)
+            ending = ending_of_exception(exc)
         else:
             if isinstance(result, int) or not inspect.isawaitable(result):
-                outcome = status_outcome(result)  # a plain-function runner: already over
+                ending = ending_of_status(result)  # a plain-function runner: already over
             else:
                 task = asyncio.get_running_loop().create_task(self._run(pid, ctx, result))
                 self._tasks[pid] = task
                 task.add_done_callback(lambda t: self._task_done(pid, ctx, result))
                 return
-        self._end(pid, ctx, *outcome)
+        self._end(pid, ctx, *self._final(pid, ending))
+
+    def _final(self, pid: int, ending: Ending) -> Outcome:
+        """The one place a job's end becomes its final state, status and reason."""
+        if ending.kind is EndKind.STOPPED:
+            return self._stopped(pid)
+        if ending.kind is EndKind.FAILED:
+            return JobState.FAILED, ending.status, ending.reason
+        return JobState.DONE, 0, ""
 
     def _stopped(self, pid: int) -> Outcome:
         """A job stopped from outside: killed on request, else by the kernel closing."""
@@ -146,22 +163,24 @@ class JobRunner:
             return JobState.KILLED, KILLED_STATUS, "killed"
         return JobState.INTERRUPTED, None, self._close_reason
 
-    def _task_done(self, pid: int, ctx: JobContext, job: Awaitable[int]) -> None:
+    def _task_done(self, pid: int, ctx: JobContext, job: Awaitable[int | Ending]) -> None:
         """A task cancelled before its first step never enters `_run`: finish it here."""
         if self._contexts.get(pid) is ctx:
             if inspect.iscoroutine(job):
                 job.close()  # never started: close it, so it is not reported as never awaited
-            self._end(pid, ctx, *self._stopped(pid))
+            self._end(pid, ctx, *self._final(pid, STOPPED))
 
-    async def _run(self, pid: int, ctx: JobContext, job: Awaitable[int]) -> None:
-        outcome: Outcome
+    async def _run(self, pid: int, ctx: JobContext, job: Awaitable[int | Ending]) -> None:
+        ending: Ending
         try:
-            outcome = status_outcome(await job)
-        except (asyncio.CancelledError, JobKilled):
-            outcome = self._stopped(pid)
+            result = await job
+        except asyncio.CancelledError:
+            ending = STOPPED
         except Exception as exc:
-            outcome = failure_outcome(exc)
-        self._end(pid, ctx, *outcome)
+            ending = ending_of_exception(exc)
+        else:
+            ending = result if isinstance(result, Ending) else ending_of_status(result)
+        self._end(pid, ctx, *self._final(pid, ending))
 
     def _end(
         self, pid: int, ctx: JobContext, state: JobState, status: int | None, reason: str
@@ -184,7 +203,8 @@ class JobRunner:
         self._finish(pid, state, status, reason)
 
     async def _kill_task(self, pid: int) -> None:
-        """Kill a started job: its control raises JobKilled and its task is cancelled."""
+        """Kill a started job: its control raises JobKilled (its listeners tell wherever it
+        runs) and its task is cancelled."""
         self._kill_requested.add(pid)
         self._contexts[pid].kill()
         task = self._tasks[pid]
@@ -212,6 +232,16 @@ class JobRunner:
         candidates = self._sched.candidates(proc.device_request, kind.devices)
         since = self._enqueued_at.get(pid, proc.created)
         self._queue(Waiting(pid, proc.priority, proc.mem_estimate, kind.slots, candidates, since))
+
+    def _reniced(self, pid: int, priority: int) -> None:
+        """A renice reaches a started job's control at once (its listeners pass it on)."""
+        ctx = self._contexts.get(pid)
+        if ctx is not None:
+            ctx.renice(priority)
+
+    def _close_executor(self) -> None:
+        """Release the executor's workers (blocking: call from a thread)."""
+        self.executor.close()
 
     async def _stop_all(self, reason: str, grace: float) -> None:
         """Start nothing more and end every unfinished job as interrupted (`reason`).

@@ -36,6 +36,7 @@ from .errors import (
 )
 from .events import EventBus, EventType, Subscription
 from .execution import KILLED_STATUS, JobRunner
+from .executor import Executor
 from .kinds import JobKind, KindRegistry
 from .records import JobSpec, JobState, Process
 from .scheduler import DeviceCapacity, Scheduler, Waiting
@@ -68,12 +69,17 @@ class Kernel(JobRunner):
         config: KernelConfig | None = None,
         kinds: KindRegistry | None = None,
         resources: dict[str, Callable[[], builtins.list[dict[str, Any]]]] | None = None,
+        executor: Executor | None = None,
+        owns_executor: bool = False,
     ) -> None:
-        """`resources` report what holds device memory outside jobs (resident models)."""
+        """`resources` report what holds device memory outside jobs (resident models);
+        `executor` runs model work (see `llmsh.runtime`), closed with the kernel if it
+        `owns_executor`."""
         if kinds is None:
             kinds = KindRegistry()
             register_builtin_kinds(kinds)
-        super().__init__(config or KernelConfig(), kinds, EventBus())
+        super().__init__(config or KernelConfig(), kinds, EventBus(), executor)
+        self.owns_executor = owns_executor
         self.resources = dict(resources or {})
         self.id = uuid.uuid4().hex[:12]
         self.probe = DeviceProbe(self.config.nvml)
@@ -122,7 +128,9 @@ class Kernel(JobRunner):
             self.store.flush()
         self.store.unregister_kernel(self.id)
         self.store.close()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        if self.owns_executor:
+            await asyncio.get_running_loop().run_in_executor(None, self._close_executor)
         self.started = False
 
     async def __aenter__(self) -> Kernel:
@@ -141,7 +149,10 @@ class Kernel(JobRunner):
         try:
             if kind.resolve is not None:  # reads files: off the event loop, once per job
                 spec = await asyncio.to_thread(kind.resolve, spec)
-            mem = int(kind.estimate(spec))
+            if kind.resident_estimate is not None:
+                mem = int(kind.resident_estimate(spec, self._resident_rows()))
+            else:
+                mem = int(kind.estimate(spec))
         except KernelError:
             raise
         except Exception as exc:  # an estimator's complaint is about the request
@@ -290,6 +301,7 @@ class Kernel(JobRunner):
             raise InvalidRequest(f"invalid priority {priority}: must be -20..19")
         self._procs.update(pid, priority=priority)
         self._sched.renice(pid, priority)
+        self._reniced(pid, priority)
         self._schedule()
         reniced = self.table[pid]
         await self._acknowledge(pid, "reniced")
@@ -349,6 +361,9 @@ class Kernel(JobRunner):
 
     async def resident(self) -> builtins.list[dict[str, Any]]:
         """What resources (e.g. the model pool) hold, each row tagged with its source."""
+        return self._resident_rows()
+
+    def _resident_rows(self) -> builtins.list[dict[str, Any]]:
         rows: builtins.list[dict[str, Any]] = []
         for source, snapshot in self.resources.items():
             try:

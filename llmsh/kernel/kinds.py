@@ -7,16 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .context import JobContext
-from .control import JobControl, JobFailed
+from .control import JobControl
+from .ending import Ending
 from .errors import InvalidRequest, UnknownKind
-from .records import JobSpec, JobState
+from .records import JobSpec
 
 # A coroutine function, or a plain function for a job that is over as soon as it is
-# called: the kernel runs that one inline, without a task (see JobKind).
-Runner = Callable[[JobContext], Awaitable[int] | int]
-Outcome = tuple[JobState, int | None, str]  # final state, exit status, reason
+# called: the kernel runs that one inline, without a task (see JobKind). A coroutine
+# may return the `Ending` its executor gave instead of a status.
+Runner = Callable[[JobContext], Awaitable[int | Ending] | int]
 Estimator = Callable[[JobSpec], int]
 Resolver = Callable[[JobSpec], JobSpec]
+ResidentEstimator = Callable[[JobSpec, list[dict[str, Any]]], int]
 Validator = Callable[[dict[str, Any]], None]
 
 
@@ -29,44 +31,30 @@ class JobKind:
     """How to run one kind of job.
 
     `run` is a coroutine given the job's context; it returns the exit status (0 for
-    success) or raises JobFailed. A `run` that is a plain function is called inline
+    success), or the `Ending` of the work it handed to the executor, or raises
+    JobFailed. A `run` that is a plain function is called inline
     when the job starts (no task, no turn of the loop), so it must return at once.
     `estimate` gives the bytes the job will hold on its device, used for placement
     before the job starts. `resolve`, if any, runs once at submit in a thread (it may
     read files) and returns the spec with what it decided added to its args, which
-    `estimate` and the job then read instead of deciding again. `loads_model` jobs
-    start in the `loading` state until the context's `mark_running()`.
+    `estimate` and the job then read instead of deciding again. `resident_estimate`, if
+    any, is used instead of `estimate` and is also given what the kernel's resources hold
+    now (`resident()` rows), so that a job on a model already loaded reserves only what
+    it adds. `loads_model` jobs start in the `loading` state until the context's
+    `mark_running()`.
     """
 
     name: str
     run: Runner
     estimate: Estimator = no_memory
     resolve: Resolver | None = None
+    resident_estimate: ResidentEstimator | None = None
     devices: tuple[str, ...] = ("cpu",)
     slots: int = 1
     loads_model: bool = False
     validate: Validator | None = None
     description: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def status_outcome(status: object) -> Outcome:
-    """How a job that returned `status` ended."""
-    if not isinstance(status, int):
-        return JobState.FAILED, 1, f"job returned {status!r}, not a status"
-    if status != 0:
-        return JobState.FAILED, status, f"exit status {status}"
-    return JobState.DONE, 0, ""
-
-
-def failure_outcome(exc: Exception) -> Outcome:
-    """How a job that raised `exc` ended (a job's bug must not take the kernel down)."""
-    if isinstance(exc, JobFailed):
-        return JobState.FAILED, 1, str(exc) or "failed"
-    if isinstance(exc, MemoryError):
-        return JobState.FAILED, 1, f"out of memory: {exc}".rstrip(": ")
-    text = str(exc).strip().splitlines()
-    return JobState.FAILED, 1, f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def threaded(fn: Callable[[dict[str, Any], JobControl], int]) -> Runner:

@@ -1,32 +1,35 @@
 """Model jobs as kernel job kinds: generate, chat, embed, classify, finetune, eval,
 pull, load and unload.
 
-Where the model work runs is the kernel's `model_workers` setting. In ``process``
-mode (the default) each job goes to the model worker process for its model and
-device (`llmsh.workers`), so a segfault in torch or llama.cpp fails that worker's
-jobs, not the kernel. In ``thread`` mode it runs in a thread of the kernel process.
-Either way all jobs of one process share one `ModelPool` (`shared_pool()`: the
-worker's own, or the kernel's) holding every backend's models, so jobs on the same
-model and device share its weights and decode loop, and `free`, `load` and `unload`
-see torch and llama.cpp models alike. Backend, shape and memory estimate are
-resolved once at submit, in a thread (`JobKind.resolve`, `models.resolve`), and
-carried in the job's args; a job reserves the model's weights only when they are not
-resident yet, and reports as its own memory only what it adds. torch is imported
-where the job runs, on first use, never when the kinds are registered. `pull` needs no device and no pool: it stays
-in a kernel thread in both modes.
+Where the model work runs is the kernel's executor (`llmsh.kernel.executor`): the
+``process`` executor (the default) sends each job to the model worker process for
+its model and device (`llmsh.workers`), so a segfault in torch or llama.cpp fails
+that worker's jobs, not the kernel; the ``inline`` one runs it in a thread of the
+kernel process. Either way all jobs of one process share one `ModelPool`
+(`shared_pool()`: the worker's own, or the kernel's) holding every backend's models,
+so jobs on the same model and device share its weights and decode loop, and `free`,
+`load` and `unload` see torch and llama.cpp models alike. Backend, shape and memory
+estimate are resolved once at submit, in a thread (`JobKind.resolve`,
+`models.resolve`), and carried in the job's args; a job reserves the model's weights
+only when they are not resident yet (the kernel passes what its executor holds to
+`JobKind.resident_estimate`), and reports as its own memory only what it adds. torch
+is imported where the job runs, on first use, never when the kinds are registered.
+`pull` needs no device and no pool: it stays in a kernel thread whatever the executor.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from importlib import import_module
 from typing import Any
 
 from llmsh.kernel.context import JobContext
 from llmsh.kernel.control import JobControl
-from llmsh.kernel.kinds import Estimator, JobKind, Runner
+from llmsh.kernel.ending import Ending
+from llmsh.kernel.executor import Work
+from llmsh.kernel.kinds import Estimator, JobKind, ResidentEstimator, Runner
 from llmsh.kernel.records import JobSpec
 from llmsh.models.jobs import DEFAULT_MODELS, default_model
 from llmsh.models.pool import ModelPool
@@ -65,11 +68,11 @@ def _resolver(kind: str) -> Callable[[JobSpec], JobSpec]:
     return resolve
 
 
-def _is_resident(res: ResolvedModel, request: str) -> bool:
+def _is_resident(res: ResolvedModel, request: str, rows: Iterable[dict[str, Any]]) -> bool:
     """Whether the model is loaded already (kernel pool or a worker) on a device the job
     may run on, with the backend it would run there: then the job adds only its extra."""
     types = {device_type(request)} if request not in ("", "auto") else {"cpu", "cuda"}
-    for row in resident_models():
+    for row in rows:
         dtype = device_type(str(row.get("device")))
         if row.get("name") == res.model and dtype in types:
             if res.backends.get(dtype) == row.get("backend", "torch"):
@@ -77,18 +80,26 @@ def _is_resident(res: ResolvedModel, request: str) -> bool:
     return False
 
 
-def _estimate(kind: str) -> Estimator:
-    """Bytes to reserve: the job's own extra, plus the weights unless they are resident
-    (a resident model's weights are reserved once, not by every job on it)."""
+def _estimate_with(kind: str) -> ResidentEstimator:
+    """Bytes to reserve: the job's own extra, plus the weights unless `resident` (what the
+    kernel's executor holds now) has them: a resident model's weights are reserved once,
+    not by every job on it."""
 
-    def estimate(spec: JobSpec) -> int:
+    def estimate(spec: JobSpec, resident: list[dict[str, Any]]) -> int:
         data = spec.args.get(ARG)
         if not isinstance(data, dict):  # a caller that skipped `resolve`: resolve here
             data = resolve_model(kind, spec.args, spec.device or "auto").to_json()
         res = ResolvedModel.from_json(data)
-        return res.extra + (0 if _is_resident(res, spec.device or "auto") else res.resident)
+        loaded = _is_resident(res, spec.device or "auto", resident)
+        return res.extra + (0 if loaded else res.resident)
 
     return estimate
+
+
+def _estimate(kind: str) -> Estimator:
+    """The same without the kernel's view: this process's own pool is what is resident."""
+    with_rows = _estimate_with(kind)
+    return lambda spec: with_rows(spec, local_resident_models())
 
 
 def _need(args: dict[str, Any]) -> int:
@@ -179,30 +190,22 @@ def _call(
     return run_model_job(kind, args, ctl, shared_pool(), parent, target)
 
 
-def in_workers(ctx: JobContext) -> bool:
-    return ctx.config.model_workers == "process"
-
-
 def model_runner(
     kind: str,
     target: str | None = None,
     default: str | None = None,
     estimate: Estimator | None = None,
 ) -> Runner:
-    """The runner of a job that uses a model: in its model worker, or in a kernel thread.
+    """The runner of a job that uses a model: on the kernel's executor.
 
     `target` ("module:function", called as ``function(args, ctl, pool)``) is for
     plugins' model jobs; without it the job is the built-in model kind `kind`. The
-    worker is the one for (args["model"] or `default`, the job's device); `estimate`
-    (the kind's own) lets a new worker make room among idle ones.
+    model is args["model"] or `default`; `estimate` (the kind's own) lets a new
+    model worker make room among idle ones.
     """
 
-    async def run(ctx: JobContext) -> int:
+    async def run(ctx: JobContext) -> Ending:
         args = dict(ctx.args)
-        if not in_workers(ctx):
-            return await ctx.run_blocking(_call, kind, args, ctx, ctx.spec.parent, target)
-        from llmsh.workers.runner import WorkerJob, run_in_worker
-
         model = str(args.get("model") or default or default_model(kind))
         need = _need(args)
         if not need and estimate is not None:  # a plugin kind without a resolution
@@ -210,7 +213,7 @@ def model_runner(
                 need = int(estimate(ctx.spec))
             except Exception:  # the kernel accepted the job: an estimate is only a hint here
                 need = 0
-        return await run_in_worker(ctx, WorkerJob(kind, model, args, target, need))
+        return await ctx.execute(Work(kind, model, args, target, need, ctx.spec.parent))
 
     run.__name__ = f"run_{kind}"
     return run
@@ -239,28 +242,11 @@ def run_load(args: dict[str, Any], ctl: JobControl, pool: ModelPool) -> int:
     return 0
 
 
-def unpin_everywhere(model: str) -> list[str]:
-    """End the pins of `model` in this process's pool and in every model worker."""
-    from llmsh.models.errors import ModelError
-    from llmsh.workers.manager import existing_manager
-
-    released: list[str] = []
-    pool, manager = existing_pool(), existing_manager()
-    if pool is not None:
-        try:
-            released += pool.unpin(model)
-        except ModelError:  # not loaded in this process: perhaps in a worker
-            pass
-    if manager is not None:
-        released += manager.unpin(model)
-    return released
-
-
 async def run_unload(ctx: JobContext) -> int:
     from llmsh.models.errors import ModelError
 
     model = str(ctx.args["model"])
-    released = await ctx.run_blocking(unpin_everywhere, model)
+    released = await ctx.run_blocking(ctx.executor.unpin, model)
     if not released:
         raise ModelError(f"model {model!r} is not loaded")
     ctx.write(f"{model} released on {', '.join(released)}\n")
@@ -280,6 +266,7 @@ def model_job_kinds() -> list[JobKind]:
             model_runner(kind, estimate=_estimate(kind)),
             estimate=_estimate(kind),
             resolve=_resolver(kind),
+            resident_estimate=_estimate_with(kind),
             devices=gpu,
             loads_model=True,
             description=f"{kind} with a model (default {DEFAULT_MODELS[kind]})",
@@ -300,6 +287,7 @@ def model_job_kinds() -> list[JobKind]:
             model_runner("load", estimate=_estimate("load")),
             estimate=_estimate("load"),
             resolve=_resolver("load"),
+            resident_estimate=_estimate_with("load"),
             devices=gpu,
             loads_model=True,
             validate=_require_model,
@@ -319,12 +307,3 @@ def local_resident_models() -> list[dict[str, Any]]:
     if _POOL is None:
         return []
     return [r.as_row() for r in _POOL.snapshot()]
-
-
-def resident_models() -> list[dict[str, Any]]:
-    """Resident models for `free` and `top`: the kernel's pool and every model worker's
-    (each worker's rows carry its `worker_pid`)."""
-    from llmsh.workers.manager import existing_manager
-
-    manager = existing_manager()
-    return local_resident_models() + (manager.resident() if manager is not None else [])

@@ -14,13 +14,18 @@ idle workers close after the pool's keep-alive, and when a new worker does not f
 on its device, idle ones there are closed least recently used first (`manager`),
 as the pool evicts idle models within one process.
 
+Executors: this package holds both of the kernel's executors
+(`llmsh.kernel.executor`): `executor.ProcessExecutor` (model worker processes, the
+default) and `inline.InlineExecutor` (threads of the kernel process). Both run a
+job the same way, `inline.run_here`: against the process's model pool, its end
+decided by `llmsh.kernel.ending`.
+
 Protocol (`messages`): pickled dataclasses over a socket pair. The kernel sends
-StartJob, ControlJob (kill, pause, resume, priority), Unpin and Shutdown; the
-worker answers Ready, then Batches of coalesced job reports (`outbox`) and
-ordered messages (JobEnd, Resident, UnpinDone). In the worker a `JobProxy` keeps
-kill and pause as local flags, so `check()` per token costs what it does in the
-kernel; the kernel's `runner` turns JobEnd back into a status or the job's own
-one-line failure.
+StartJob, ControlJob (kill, pause, resume, renice: each sent as the job's control
+listeners fire), Unpin and Shutdown; the worker answers Ready, then Batches of
+coalesced job reports (`outbox`) and ordered messages (JobEnd with the job's
+`Ending`, Resident, UnpinDone). In the worker a `JobProxy` is the kernel's own
+`ControlCore`, so `check()` per token costs what it does in the kernel.
 
 Life cycle (`process`, `main`): workers start lazily (`python -m
 llmsh.workers.main`, never fork: CUDA and threads do not survive it) in a session
@@ -29,6 +34,8 @@ of their own, with stderr in `<state dir>/workers/MODEL@DEVICE.log`
 that exits; a worker exits on EOF of its pipe and gets SIGKILL (PR_SET_PDEATHSIG)
 when the kernel dies, so none outlives it.
 
-Configuration: `KernelConfig.model_workers` ("process" or "thread"), default
-`$LLMSH_MODEL_WORKERS`, else "process".
+Configuration: ``[executor] kind = "process" | "inline"`` in config.toml, or
+`$LLMSH_EXECUTOR` (`$LLMSH_MODEL_WORKERS`, "process" or "thread", is still read),
+or `KernelConfig.executor`; see `llmsh.runtime`. Each runtime has its own
+`WorkerManager`: nothing here is process-wide.
 """

@@ -2,9 +2,9 @@
 
 One `WorkerHost` per worker process. Its main thread only reads the pipe, so a
 kill or pause reaches a job's `JobProxy` while the job computes; each job runs in
-a thread of its own against the process's one `ModelPool` (`shared_pool()`, every
-backend's models), so jobs on the same model share its weights and the engine's
-decode loop exactly as they do in the kernel's threads. The pool's rows (torch and
+a thread of its own through `inline.run_here`, against the process's one `ModelPool`
+(every backend's models), so jobs on the same model share its weights and the engine's
+decode loop exactly as they do with the inline executor. The pool's rows (torch and
 llama.cpp alike) go back to the kernel when they change (`ResidentReporter`), and an
 `Unpin` ends the pins of every backend's entry of the model.
 """
@@ -15,13 +15,12 @@ import threading
 import time
 from typing import Any
 
-from llmsh.kernel.control import JobFailed, JobKilled
 from llmsh.workers.channel import Channel, ChannelClosed
+from llmsh.workers.inline import local_resident, local_unpin, run_here
 from llmsh.workers.messages import (
     Control,
     ControlJob,
     JobEnd,
-    Outcome,
     Resident,
     Shutdown,
     StartJob,
@@ -35,33 +34,9 @@ RESIDENT_INTERVAL = 1.0  # how often the pool is looked at for `free` and `top`
 STOP_GRACE = 2.0  # seconds jobs get to leave on Shutdown before the process exits
 
 
-def one_line(exc: BaseException) -> str:
-    """A job's unexpected exception as the kernel words it ("Type: first line")."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def call_job(msg: StartJob, ctl: JobProxy) -> Any:
-    from llmsh.models.kinds import run_model_job, shared_pool
-
-    return run_model_job(msg.kind, dict(msg.args), ctl, shared_pool(), msg.parent, msg.target)
-
-
 def execute(msg: StartJob, ctl: JobProxy) -> JobEnd:
-    """Run one job to its end; every way out becomes a `JobEnd` (nothing escapes)."""
-    try:
-        status = call_job(msg, ctl)
-    except JobKilled:
-        return JobEnd(msg.pid, Outcome.KILLED)
-    except JobFailed as exc:
-        return JobEnd(msg.pid, Outcome.FAILED, 1, str(exc) or "failed")
-    except MemoryError as exc:
-        return JobEnd(msg.pid, Outcome.OUT_OF_MEMORY, 1, str(exc))
-    except BaseException as exc:  # a job's bug must not take the worker down
-        return JobEnd(msg.pid, Outcome.FAILED, 1, one_line(exc))
-    if not isinstance(status, int):
-        return JobEnd(msg.pid, Outcome.FAILED, 1, f"job returned {status!r}, not a status")
-    return JobEnd(msg.pid, Outcome.DONE, status)
+    """Run one job to its end, as the inline executor would (nothing escapes)."""
+    return JobEnd(msg.pid, run_here(msg.work, ctl))
 
 
 class ResidentReporter:
@@ -76,10 +51,8 @@ class ResidentReporter:
 
     def report(self) -> int:
         """Send the rows if they changed (idle time aside); returns how many there are."""
-        from llmsh.models.kinds import local_resident_models
-
         with self._lock:
-            rows = local_resident_models()
+            rows = local_resident()
             keys = ("name", "device", "nbytes", "refs", "pinned", "loading")
             signature = [tuple(row.get(k) for k in keys) for row in rows]
             if signature != self._last:
@@ -144,8 +117,8 @@ class WorkerHost:
             proxy.pause()
         elif msg.action is Control.RESUME:
             proxy.resume()
-        elif msg.action is Control.PRIORITY:
-            proxy.priority = msg.value
+        elif msg.action is Control.RENICE:
+            proxy.renice(msg.value)
 
     def _run(self, msg: StartJob, proxy: JobProxy) -> None:
         end = execute(msg, proxy)
@@ -156,15 +129,7 @@ class WorkerHost:
         self.outbox.ordered(end)
 
     def _unpin(self, msg: Unpin) -> None:
-        from llmsh.models.errors import ModelError
-        from llmsh.models.kinds import existing_pool
-
-        pool, released = existing_pool(), []
-        if pool is not None:
-            try:
-                released = pool.unpin(msg.model)
-            except ModelError:  # not loaded in this worker
-                released = []
+        released = local_unpin(msg.model)
         left = self.resident.report()
         self.outbox.ordered(UnpinDone(msg.request, released, left))
 

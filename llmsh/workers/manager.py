@@ -1,24 +1,27 @@
-"""The kernel process's model workers: started on demand, kept while used, closed when idle.
+"""A runtime's model workers: started on demand, kept while used, closed when idle.
 
-One manager per kernel process (`worker_manager()`), shared by every kernel in it,
-as the model pool is in thread mode. A worker starts on the first job for its
+One manager per `ProcessExecutor`, built with the runtime (`llmsh.runtime`) and
+passed down from there; it captures the environment its workers start with. A worker starts on the first job for its
 (model, device) and stays while it runs jobs, holds a pinned model (`load`), or
 has been idle for less than `keep_alive` (the pool's keep-alive, so a burst of
 jobs pays for one start and one load). It is closed earlier when an `unload`
 leaves it empty, or when a new worker on its device needs the memory its idle
 model holds: across workers, idle ones are evicted least recently used first, as
-the pool evicts idle models within one process. At exit every worker is closed;
-if the kernel dies instead, its workers die with it (see `main`).
+the pool evicts idle models within one process. `close` (the runtime's) ends
+every worker, and so does the interpreter's exit if nobody closed the manager; if
+the kernel dies instead, its workers die with it (see `main`).
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from typing import Any
 
 from llmsh.models.pool import DEFAULT_KEEP_ALIVE
@@ -71,10 +74,15 @@ class Spawner:
 class WorkerManager:
     def __init__(
         self,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
         keep_alive: float = DEFAULT_KEEP_ALIVE,
         reap_interval: float = REAP_INTERVAL,
         free_bytes: Callable[[str], int | None] = device_free_bytes,
     ) -> None:
+        """`env`: what every worker starts with (default: this process's, now)."""
+        self.log_dir = log_dir
+        self.env = dict(os.environ) if env is None else dict(env)
         self.keep_alive = keep_alive
         self._reap_interval = reap_interval
         self._free = free_bytes
@@ -83,6 +91,7 @@ class WorkerManager:
         self._spawner = Spawner()
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()  # the running reaper's; a new one gets a new event
+        self._at_exit = False
 
     def worker_for(self, key: WorkerKey, need: int = 0) -> WorkerProcess:
         """The worker for `key`, started if there is none, reserved for one job.
@@ -96,9 +105,12 @@ class WorkerManager:
                 worker.reserve()
                 return worker
             victims = self._victims(key, need)
-            worker = WorkerProcess(key, log_path(key), self._gone)
+            worker = WorkerProcess(key, log_path(self.log_dir, key), self._gone, self.env)
             worker.reserve()
             self._workers[key] = worker
+            if not self._at_exit:  # a kernel that never closes still ends its workers
+                atexit.register(self.close)
+                self._at_exit = True
         for victim in victims:
             victim.close()
         self._spawner.submit(worker.spawn)
@@ -145,6 +157,9 @@ class WorkerManager:
             workers, self._workers = list(self._workers.values()), {}
             self._stop.set()
             self._reaper = None
+            if self._at_exit:
+                atexit.unregister(self.close)
+                self._at_exit = False
         for worker in workers:
             worker.close()
         deadline = time.monotonic() + CLOSE_WAIT
@@ -158,11 +173,10 @@ class WorkerManager:
     def _victims(self, key: WorkerKey, need: int) -> list[WorkerProcess]:
         """Idle workers to close before `key` starts (under the lock)."""
         idle = [w for w in self._workers.values() if w.alive and w.ready.done() and not w.busy]
-        # Another environment's workers are leftovers (a test's old home): none will reuse them.
-        victims = [w for w in idle if w.key.env != key.env]
+        victims: list[WorkerProcess] = []
         free = self._free(key.device) if need > 0 else None
         if free is not None and free < need:
-            same = [w for w in idle if w.key.device == key.device and w not in victims]
+            same = [w for w in idle if w.key.device == key.device]
             for worker in sorted((w for w in same if not w.pinned), key=lambda w: w.idle_since):
                 if free >= need:
                     break
@@ -211,22 +225,3 @@ class WorkerManager:
     def _reap_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self._reap_interval):
             self.reap()
-
-
-_MANAGER: WorkerManager | None = None
-_MANAGER_LOCK = threading.Lock()
-
-
-def worker_manager() -> WorkerManager:
-    """The process's manager, created on first use and closed at exit."""
-    global _MANAGER
-    with _MANAGER_LOCK:
-        if _MANAGER is None:
-            _MANAGER = WorkerManager()
-            atexit.register(_MANAGER.close)
-        return _MANAGER
-
-
-def existing_manager() -> WorkerManager | None:
-    """The manager if any job has used one (reports must not create it)."""
-    return _MANAGER

@@ -14,6 +14,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmsh.kernel.ending import Ending
+from llmsh.kernel.executor import Work
+
 
 class Control(enum.Enum):
     """What the kernel asks of a running job in the worker."""
@@ -21,16 +24,7 @@ class Control(enum.Enum):
     KILL = "kill"
     PAUSE = "pause"
     RESUME = "resume"
-    PRIORITY = "priority"  # `value` is the new nice value (renice)
-
-
-class Outcome(enum.Enum):
-    """How a job ended in the worker; the kernel maps it back to its own exceptions."""
-
-    DONE = "done"  # returned an exit status
-    KILLED = "killed"  # check() raised JobKilled
-    FAILED = "failed"  # JobFailed, or any other exception, as a one-line reason
-    OUT_OF_MEMORY = "oom"  # MemoryError: the kernel words it "out of memory: ..."
+    RENICE = "renice"  # `value` is the new nice value
 
 
 # -- kernel -> worker ---------------------------------------------------------------
@@ -39,12 +33,9 @@ class Outcome(enum.Enum):
 @dataclass(frozen=True)
 class StartJob:
     pid: int
-    kind: str
-    args: dict[str, Any]
+    work: Work
     device: str
     priority: int
-    parent: int | None = None  # a restarted job's predecessor (fine-tune resume)
-    target: str | None = None  # "module:function(args, ctl, pool)"; None: the model kind
     paused: bool = False  # paused before it reached the worker
 
 
@@ -111,9 +102,7 @@ class JobUpdate:
 @dataclass(frozen=True)
 class JobEnd:
     pid: int
-    outcome: Outcome
-    status: int = 0
-    reason: str = ""
+    ending: Ending  # decided in the worker by `llmsh.kernel.ending`, as in the kernel
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from llmsh.kernel.ending import Ending, EndKind
 from llmsh.workers.channel import Channel, ChannelClosed, channel_pair
 from llmsh.workers.messages import (
     Batch,
@@ -28,7 +29,6 @@ from llmsh.workers.messages import (
     ControlJob,
     JobEnd,
     JobUpdate,
-    Outcome,
     Ready,
     Resident,
     Shutdown,
@@ -52,13 +52,17 @@ def exit_reason(returncode: int) -> str:
     return f"model worker exited unexpectedly (status {returncode}); the job was lost"
 
 
+def lost(pid: int, reason: str) -> JobEnd:
+    """The end of a job whose worker is gone (crashed, stopped, never started)."""
+    return JobEnd(pid, Ending(EndKind.FAILED, 1, reason))
+
+
 class Binding:
     """A kernel job bound to a worker: where its reports go, and its end."""
 
     def __init__(self, pid: int, ctl: Any) -> None:
         self.pid = pid
         self.ctl = ctl  # the kernel's JobContext
-        self.priority: int = ctl.priority  # as the worker last heard it
         self.end: Future[JobEnd] = Future()
         self._lock = threading.Lock()
         self._attached = True
@@ -88,10 +92,16 @@ class Binding:
 
 
 class WorkerProcess:
-    def __init__(self, key: WorkerKey, log: Path, on_exit: Callable[[WorkerProcess], None]):
+    def __init__(
+        self,
+        key: WorkerKey,
+        log: Path,
+        on_exit: Callable[[WorkerProcess], None],
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.key = key
         self.log = log
-        self.env = dict(os.environ)  # as the job that asked for it saw it (`key.env`)
+        self.env = dict(os.environ) if env is None else env  # the manager's
         self.ready: Future[None] = Future()
         self.pid = 0
         self.rows: list[dict[str, Any]] = []  # its pool, as last reported
@@ -166,21 +176,13 @@ class WorkerProcess:
         with self._lock:
             self.pending -= 1
             if self.exited:
-                binding.finish(JobEnd(msg.pid, Outcome.FAILED, 1, self._lost()))
+                binding.finish(lost(msg.pid, self._lost()))
                 return
             self._jobs[msg.pid] = binding
         self._send(msg)
 
     def control(self, pid: int, action: Control, value: int = 0) -> None:
         self._send(ControlJob(pid, action, value))
-
-    def sync_priority(self, binding: Binding) -> None:
-        """Tell the worker of a renice. The kernel has no renice hook: this runs on every
-        batch from the worker, and on the runner's poll when the worker is quiet."""
-        now = binding.ctl.priority
-        if now != binding.priority:
-            binding.priority = now
-            self.control(binding.pid, Control.PRIORITY, now)
 
     def unpin(self, model: str) -> Future[UnpinDone]:
         found: Future[UnpinDone] = Future()
@@ -241,8 +243,6 @@ class WorkerProcess:
                 binding = self._jobs.get(update.pid)
                 if binding is not None:
                     binding.apply(update)
-            for binding in list(self._jobs.values()):  # a quiet job may wait on a busy one
-                self.sync_priority(binding)
             for item in msg.ordered:
                 self._ordered(item)
 
@@ -283,7 +283,7 @@ class WorkerProcess:
                              f"see {self.log}")
             )  # fmt: skip
         for binding in jobs:
-            binding.finish(JobEnd(binding.pid, Outcome.FAILED, 1, reason))
+            binding.finish(lost(binding.pid, reason))
         for found in unpins:
             found.set_result(UnpinDone(0, [], 0))
         self.rows = []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from llmsh.kernel.control import JobKilled, NullControl
+from llmsh.kernel.control import NullControl
 from tests.models.conftest import build_llama, real_env, real_home  # noqa: F401 - fixtures
 
 PROMPTS = [
@@ -41,31 +41,11 @@ def tiny_llama_dir(tiny_llama: tuple[Any, Any], tmp_path_factory: pytest.TempPat
 
 
 class Control(NullControl):
-    """A JobControl that can be paused (check() blocks) and killed from another thread."""
+    """A JobControl that can be paused (check() blocks) and killed from another thread:
+    the kernel's own `ControlCore`, as JobContext and a worker's JobProxy have it."""
 
     def __init__(self, priority: int = 0) -> None:
-        super().__init__()
-        self.priority = priority
-        self.paused_event = threading.Event()  # set while paused, as JobContext's
-        self._gate = threading.Event()
-        self._gate.set()
-
-    def pause(self) -> None:
-        self.paused_event.set()
-        self._gate.clear()
-
-    def resume(self) -> None:
-        self.paused_event.clear()
-        self._gate.set()
-
-    def kill(self) -> None:
-        self.killed = True
-        self._gate.set()
-
-    def check(self) -> None:
-        self._gate.wait()
-        if self.killed:
-            raise JobKilled()
+        super().__init__(priority=priority)
 
 
 def run_threads(jobs: list[Callable[[], Any]]) -> list[Any]:

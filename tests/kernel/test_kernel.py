@@ -132,6 +132,31 @@ async def test_pause_and_resume_system_job_stops_the_process(kernel: Kernel) -> 
     await kernel.kill(proc.pid)
 
 
+async def test_a_system_job_paused_before_its_process_started_starts_stopped(
+    kernel: Kernel,
+) -> None:
+    proc = await kernel.submit(system("sleep 5"))
+    await kernel.pause(proc.pid)  # its task has not run yet: there is no process to signal
+    deadline = time.monotonic() + 30
+
+    def stopped_kids() -> list[psutil.Process]:
+        found = []
+        for child in psutil.Process().children(recursive=True):
+            try:  # stopped as "sh -c 'sleep 5'", or as "sleep 5" once the shell has exec'd
+                if "sleep 5" in " ".join(child.cmdline()) and (
+                    child.status() == psutil.STATUS_STOPPED
+                ):
+                    found.append(child)
+            except psutil.NoSuchProcess:  # another test's child, gone meanwhile
+                pass
+        return found
+
+    while not stopped_kids():
+        assert time.monotonic() < deadline, "the paused job's process was never stopped"
+        await asyncio.sleep(0.02)
+    await kernel.kill(proc.pid)
+
+
 async def test_pause_of_a_queued_job_holds_it_in_the_queue(kernel: Kernel, gates: Gates) -> None:
     a = await kernel.submit(JobSpec("gated"))
     b = await kernel.submit(JobSpec("gated"))

@@ -1,11 +1,11 @@
-"""Worker fixtures: one home with tiny models for every test here (its environment
-picks the workers, so they are reused from test to test), kernels in process mode,
-and the process's workers closed when the tests end."""
+"""Worker fixtures: one home with tiny models for every test here, one runtime on it
+whose process executor's workers are reused from test to test (and closed when the
+tests end), and kernels on that runtime or, inline, on runtimes of their own."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,10 @@ import pytest
 
 from llmsh.kernel import JobKind, JobSpec, JobState, Kernel, KernelConfig
 from llmsh.models.kinds import model_runner
-from llmsh.runtime import make_kernel
+from llmsh.runtime import Runtime, make_kernel, make_runtime
 from tests.models.conftest import build_bert, build_llama
 
-TEST_KINDS = ("probe", "crash")
+TEST_KINDS = ("probe", "crash", "echo")
 
 
 @pytest.fixture(scope="package")
@@ -32,19 +32,25 @@ def worker_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         add_model("tiny-llama", build_llama(src / "tiny-llama"), ModelStore())
         add_model("tiny-bert", build_bert(src / "tiny-bert"), ModelStore())
     yield home
-    # The workers go with this package's tests: later tests must not see their models.
-    from llmsh.workers.manager import existing_manager
 
-    manager = existing_manager()
-    if manager is not None:
-        manager.close()
+
+@pytest.fixture(scope="package")
+def worker_runtime(worker_home: Path) -> Iterator[Runtime]:
+    """The process executor's runtime on the shared home (its workers start with it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LLMSH_HOME", str(worker_home))
+        runtime = make_runtime(KernelConfig(executor="process", nvml=None))
+    for kind in probe_kinds():
+        runtime.kinds.register(kind)
+    yield runtime
+    # The workers go with this package's tests: later tests must not see their models.
+    runtime.close()
 
 
 @pytest.fixture(autouse=True)
 def llmsh_home(worker_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Overrides the suite's fresh home per test: these tests share one, and its workers."""
     monkeypatch.setenv("LLMSH_HOME", str(worker_home))
-    monkeypatch.setenv("LLMSH_MODEL_WORKERS", "process")
     return worker_home
 
 
@@ -56,16 +62,36 @@ def probe_kinds() -> list[JobKind]:
     ]  # fmt: skip
 
 
-def new_kernel(state: Path, mode: str = "process") -> Kernel:
-    config = KernelConfig(state_dir=state, nvml=None, cpu_slots=4, model_workers=mode)
-    kernel = make_kernel(config)
-    for kind in probe_kinds():
-        kernel.kinds.register(kind)
-    return kernel
+KernelMaker = Callable[..., Kernel]
 
 
 @pytest.fixture
-async def kernel(tmp_path: Path) -> AsyncIterator[Kernel]:
+def new_kernel(worker_runtime: Runtime) -> Iterator[KernelMaker]:
+    """`new_kernel(state, executor="process")`: a kernel on the shared runtime, or for
+    "inline" one on a runtime of its own (the process's pool is emptied after the test)."""
+    inline = False
+
+    def make(state: Path, executor: str = "process") -> Kernel:
+        nonlocal inline
+        config = KernelConfig(state_dir=state, nvml=None, cpu_slots=4, executor=executor)
+        if executor == "process":
+            return worker_runtime.kernel(config)
+        inline = True
+        kernel = make_kernel(config)
+        for kind in probe_kinds():
+            kernel.kinds.register(kind)
+        return kernel
+
+    yield make
+    if inline:
+        from llmsh.models import kinds as model_kinds
+
+        if model_kinds._POOL is not None:
+            model_kinds._POOL.clear()
+
+
+@pytest.fixture
+async def kernel(tmp_path: Path, new_kernel: KernelMaker) -> AsyncIterator[Kernel]:
     k = new_kernel(tmp_path / "state")
     await k.start()
     yield k

@@ -16,6 +16,7 @@ def probe(args: dict[str, Any], ctl: Any, pool: Any) -> int:
         raise getattr(builtins, str(args["raise"]))(args.get("message", "boom"))
     seen, step = None, 0
     ctl.set_memory(1 << 20)  # loading -> running
+    time.sleep(float(args.get("first_sleep", 0)))  # work before the first check (a load)
     while True:
         ctl.check()
         step += 1
@@ -34,4 +35,13 @@ def crash(args: dict[str, Any], ctl: Any, pool: Any) -> int:
     """A segfault in native code, as a bad kernel in torch or llama.cpp would make."""
     ctl.write("about to crash\n")
     ctypes.string_at(0)  # reads address 0: SIGSEGV
+    return 0
+
+
+def echo(args: dict[str, Any], ctl: Any, pool: Any) -> int:
+    """Write each of `chunks` as given, with a loss per chunk (a metric with history)."""
+    for i, chunk in enumerate(args.get("chunks", [])):
+        ctl.check()
+        ctl.write(chunk)
+        ctl.progress(i + 1, len(args["chunks"]), "chunk", loss=1.0 / (i + 1))
     return 0

@@ -9,15 +9,19 @@ from typing import Any
 
 import pytest
 
-from llmsh.kernel import JobKilled, KernelConfig
+from llmsh.kernel import JobKilled, KernelConfig, KernelError
+from llmsh.kernel.ending import DONE, STOPPED, Ending, EndKind
+from llmsh.kernel.executor import Work
+from llmsh.runtime import executor_kind, make_executor
+from llmsh.workers.executor import ProcessExecutor
 from llmsh.workers.host import WorkerHost, execute
+from llmsh.workers.inline import InlineExecutor
 from llmsh.workers.manager import WorkerManager
 from llmsh.workers.messages import (
     Batch,
     Control,
     ControlJob,
     JobEnd,
-    Outcome,
     Resident,
     Shutdown,
     StartJob,
@@ -25,7 +29,13 @@ from llmsh.workers.messages import (
 from llmsh.workers.outbox import Outbox
 from llmsh.workers.process import exit_reason
 from llmsh.workers.proxy import JobProxy
-from llmsh.workers.routing import WorkerKey, environment_fingerprint
+from llmsh.workers.routing import WorkerKey, log_path
+
+TARGET = "tests.workers.jobs:probe"
+
+
+def start(pid: int, priority: int = 0, **args: object) -> StartJob:
+    return StartJob(pid, Work("probe", "tiny-llama", dict(args), TARGET), "cpu", priority)
 
 
 class FakeChannel:
@@ -73,7 +83,7 @@ def test_outbox_coalesces_per_token_reports_and_keeps_what_has_history() -> None
     proxy.set_memory(123)
     proxy.annotate(a=1)
     proxy.annotate(b=2)
-    outbox.ordered(JobEnd(5, Outcome.DONE))
+    outbox.ordered(JobEnd(5, DONE))
     outbox.flush()
     [batch] = channel.sent
     [update] = batch.updates
@@ -81,7 +91,7 @@ def test_outbox_coalesces_per_token_reports_and_keeps_what_has_history() -> None
     calls = [(c.done, c.unit, c.extra) for c in update.progress]
     assert calls == [(100, "tok", {}), (1, "step", {"loss": 2.0}), (2, "step", {"loss": 1.5})]
     assert (update.memory, update.annotate) == (123, {"a": 1, "b": 2})
-    assert batch.ordered == [JobEnd(5, Outcome.DONE)]
+    assert batch.ordered == [JobEnd(5, DONE)]
     outbox.flush()
     assert len(channel.sent) == 1  # nothing new: nothing sent
 
@@ -90,7 +100,7 @@ def test_proxy_pause_blocks_check_until_resume_and_kill_wakes_it() -> None:
     proxy = JobProxy(1, "cpu", 0, Outbox(FakeChannel(), start=False))  # type: ignore[arg-type]
     proxy.check()
     proxy.pause()
-    assert proxy.paused_event.is_set()
+    assert proxy.paused
     passed = threading.Event()
     outcome: list[str] = []
 
@@ -122,16 +132,15 @@ def test_proxy_pause_blocks_check_until_resume_and_kill_wakes_it() -> None:
 def test_host_runs_jobs_in_threads_and_obeys_control_messages() -> None:
     channel = FakeChannel()
     host = WorkerHost(channel, Outbox(channel, interval=0.001))  # type: ignore[arg-type]
-    target = "tests.workers.jobs:probe"
-    host.handle(StartJob(1, "probe", {"until": 5}, "cpu", 0, target=target))
-    host.handle(StartJob(2, "probe", {}, "cpu", 0, target=target))
-    host.handle(StartJob(3, "probe", {"steps": 2, "status": 4}, "cpu", 0, target=target))
+    host.handle(start(1, until=5))
+    host.handle(start(2))
+    host.handle(start(3, steps=2, status=4))
     channel.wait_text(1, "priority 0")  # it runs: now renice it
-    host.handle(ControlJob(1, Control.PRIORITY, 5))
-    assert channel.wait_end(1) == JobEnd(1, Outcome.DONE, 0)
+    host.handle(ControlJob(1, Control.RENICE, 5))
+    assert channel.wait_end(1) == JobEnd(1, DONE)
     host.handle(ControlJob(2, Control.KILL))
-    assert channel.wait_end(2) == JobEnd(2, Outcome.KILLED)
-    assert channel.wait_end(3) == JobEnd(3, Outcome.DONE, 4)
+    assert channel.wait_end(2) == JobEnd(2, STOPPED)
+    assert channel.wait_end(3) == JobEnd(3, Ending(EndKind.FAILED, 4, "exit status 4"))
     host.handle(ControlJob(99, Control.KILL))  # a job that already ended: ignored
     assert channel.text(1) == "priority 0\npriority 5\n"
     resident = [m for b in channel.sent for m in b.ordered if isinstance(m, Resident)]
@@ -140,29 +149,26 @@ def test_host_runs_jobs_in_threads_and_obeys_control_messages() -> None:
 
 def test_host_serve_stops_its_jobs_on_shutdown() -> None:
     channel = FakeChannel()
-    start = StartJob(1, "probe", {}, "cpu", 0, target="tests.workers.jobs:probe")
     host = WorkerHost(channel, Outbox(channel, interval=0.001))  # type: ignore[arg-type]
-    host.handle(start)
+    host.handle(start(1))
     channel.incoming = [Shutdown()]
     host.serve()
-    assert channel.wait_end(1).outcome is Outcome.KILLED
+    assert channel.wait_end(1).ending is STOPPED
 
 
 @pytest.mark.parametrize(
-    ("exc", "outcome", "reason"),
+    ("exc", "reason"),
     [
-        ("ValueError", Outcome.FAILED, "ValueError: first"),
-        ("MemoryError", Outcome.OUT_OF_MEMORY, "first\nsecond"),
-        ("SystemExit", Outcome.FAILED, "SystemExit: first"),
+        ("ValueError", "ValueError: first"),
+        ("MemoryError", "out of memory: first"),
+        ("SystemExit", "SystemExit: first"),
+        ("KeyboardInterrupt", "KeyboardInterrupt: first"),
     ],
 )
-def test_execute_turns_every_way_out_into_a_job_end(
-    exc: str, outcome: Outcome, reason: str
-) -> None:
+def test_execute_turns_every_way_out_into_a_job_end(exc: str, reason: str) -> None:
     proxy = JobProxy(1, "cpu", 0, Outbox(FakeChannel(), start=False))  # type: ignore[arg-type]
-    args = {"raise": exc, "message": "first\nsecond"}
-    msg = StartJob(1, "probe", args, "cpu", 0, target="tests.workers.jobs:probe")
-    assert execute(msg, proxy) == JobEnd(1, outcome, 1, reason)
+    msg = start(1, **{"raise": exc, "message": "first\nsecond"})
+    assert execute(msg, proxy) == JobEnd(1, Ending(EndKind.FAILED, 1, reason))
 
 
 def test_exit_reasons_name_the_signal() -> None:
@@ -171,48 +177,56 @@ def test_exit_reasons_name_the_signal() -> None:
     assert exit_reason(3) == "model worker exited unexpectedly (status 3); the job was lost"
 
 
-def test_the_environment_a_worker_reads_is_part_of_its_key() -> None:
-    base = {"LLMSH_HOME": "/a", "PATH": "/bin"}
-    assert environment_fingerprint(base) == environment_fingerprint({**base, "PATH": "/x"})
-    assert environment_fingerprint(base) == environment_fingerprint(
-        {**base, "LLMSH_KERNEL": "/run/k.sock"}
-    )
-    assert environment_fingerprint(base) != environment_fingerprint({**base, "LLMSH_HOME": "/b"})
-    assert environment_fingerprint(base) != environment_fingerprint(
-        {**base, "LLMSH_BACKEND": "torch"}
-    )
+def test_a_runtime_s_workers_start_with_the_environment_it_was_built_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMSH_HOME", str(tmp_path / "a"))
+    executor = ProcessExecutor.here()
+    monkeypatch.setenv("LLMSH_HOME", str(tmp_path / "b"))  # later changes reach no worker
+    assert executor.manager.env["LLMSH_HOME"] == str(tmp_path / "a")
+    assert executor.manager.log_dir == tmp_path / "a" / "workers"
+    key = WorkerKey("smollm2", "cuda:0")
+    assert log_path(executor.manager.log_dir, key) == tmp_path / "a" / "workers/smollm2@cuda_0.log"
 
 
-def fake_worker(model: str, env: str = "e", idle_since: float = 0.0, nbytes: int = 0,
+def fake_worker(model: str, idle_since: float = 0.0, nbytes: int = 0,
                 pinned: bool = False, busy: bool = False) -> Any:  # fmt: skip
     done = SimpleNamespace(done=lambda: True)
     rows = [{"name": model, "nbytes": nbytes, "pinned": pinned}]
-    key = WorkerKey(model, "cpu", env)
+    key = WorkerKey(model, "cpu")
     return SimpleNamespace(key=key, alive=True, ready=done, busy=busy, pinned=pinned,
                            idle_since=idle_since, rows=rows)  # fmt: skip
 
 
 def test_a_new_worker_that_does_not_fit_closes_idle_ones_least_recently_used_first() -> None:
-    manager = WorkerManager(free_bytes=lambda device: 100)
+    manager = WorkerManager(Path("/nonexistent"), free_bytes=lambda device: 100)
     workers = [
         fake_worker("old", idle_since=1.0, nbytes=300),
         fake_worker("newer", idle_since=2.0, nbytes=300),
         fake_worker("pinned", idle_since=0.5, nbytes=900, pinned=True),
         fake_worker("busy", idle_since=0.1, nbytes=900, busy=True),
-        fake_worker("elsewhere", env="other-home"),
     ]
     manager._workers = {w.key: w for w in workers}
-    victims = manager._victims(WorkerKey("new", "cpu", "e"), need=350)
-    assert [w.key.model for w in victims] == ["elsewhere", "old"]  # 100 + 300 free >= 350
+    victims = manager._victims(WorkerKey("new", "cpu"), need=350)
+    assert [w.key.model for w in victims] == ["old"]  # 100 + 300 free >= 350
     assert sorted(k.model for k in manager._workers) == ["busy", "newer", "pinned"]
-    assert manager._victims(WorkerKey("new", "cpu", "e"), need=50) == []  # it fits
+    assert manager._victims(WorkerKey("new", "cpu"), need=50) == []  # it fits
 
 
-def test_model_workers_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("LLMSH_MODEL_WORKERS")
-    assert KernelConfig().model_workers == "process"
-    monkeypatch.setenv("LLMSH_MODEL_WORKERS", "thread")
-    assert KernelConfig().model_workers == "thread"
-    assert KernelConfig(model_workers="process").model_workers == "process"
-    with pytest.raises(ValueError, match="model_workers"):
-        KernelConfig(model_workers="fork")
+def test_executor_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("LLMSH_MODEL_WORKERS", raising=False)
+    monkeypatch.delenv("LLMSH_EXECUTOR", raising=False)
+    monkeypatch.setenv("LLMSH_HOME", str(tmp_path))
+    assert executor_kind(KernelConfig()) == "process"
+    (tmp_path / "config.toml").write_text('[executor]\nkind = "inline"\n')
+    assert executor_kind(KernelConfig()) == "inline"
+    monkeypatch.setenv("LLMSH_MODEL_WORKERS", "process")  # the older variable, still read
+    assert executor_kind(KernelConfig()) == "process"
+    monkeypatch.setenv("LLMSH_MODEL_WORKERS", "thread")  # its old name for inline
+    assert executor_kind(KernelConfig()) == "inline"
+    monkeypatch.setenv("LLMSH_EXECUTOR", "process")
+    assert executor_kind(KernelConfig()) == "process"
+    assert executor_kind(KernelConfig(executor="inline")) == "inline"
+    assert isinstance(make_executor("inline"), InlineExecutor)
+    with pytest.raises(KernelError, match="unknown executor 'fork'"):
+        make_executor("fork")

@@ -9,7 +9,9 @@ import signal
 import pytest
 
 from llmsh.kernel import JobSpec, JobState, Kernel
-from llmsh.workers.routing import log_path, worker_key
+from llmsh.runtime import Runtime
+from llmsh.workers.executor import ProcessExecutor
+from llmsh.workers.routing import WorkerKey, log_path
 
 from .conftest import eventually, generate, probe, reaped, running, until
 
@@ -17,7 +19,9 @@ pytestmark = pytest.mark.timeout(300)
 LOST = "model worker crashed (SIGSEGV); the job was lost"
 
 
-async def test_a_segfault_fails_only_the_jobs_on_its_worker(kernel: Kernel) -> None:
+async def test_a_segfault_fails_only_the_jobs_on_its_worker(
+    kernel: Kernel, worker_runtime: Runtime
+) -> None:
     load = await kernel.submit(JobSpec("load", args={"model": "tiny-bert"}, device="cpu"))
     [loaded] = await kernel.wait([load.pid], timeout=120)
     assert loaded.state is JobState.DONE, loaded.reason
@@ -36,7 +40,9 @@ async def test_a_segfault_fails_only_the_jobs_on_its_worker(kernel: Kernel) -> N
     assert (await kernel.get(sleeper.pid)).state is JobState.RUNNING  # the kernel carries on
     rows = [r for r in await kernel.resident() if r["name"] == "tiny-bert"]
     assert [(r["pinned"], r["worker_pid"]) for r in rows] == [(True, other_worker)]
-    logs = [log_path(worker_key("tiny-llama", "cpu"))]
+    executor = worker_runtime.executor
+    assert isinstance(executor, ProcessExecutor)
+    logs = [log_path(executor.manager.log_dir, WorkerKey("tiny-llama", "cpu"))]
     logs.append(logs[0].with_name(logs[0].name + ".1"))
 
     [again] = await kernel.wait([(await kernel.submit(generate("hello", max_tokens=8))).pid], 120)

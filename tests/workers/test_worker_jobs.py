@@ -11,10 +11,19 @@ from pathlib import Path
 import psutil
 import pytest
 
-from llmsh.kernel import EventType, JobSpec, JobState, Kernel
-from llmsh.models import kinds as model_kinds
+from llmsh.kernel import EventType, JobSpec, JobState, Kernel, KernelConfig
+from llmsh.runtime import make_kernel
 
-from .conftest import eventually, generate, new_kernel, probe, reaped, running, until
+from .conftest import (
+    KernelMaker,
+    eventually,
+    generate,
+    probe,
+    probe_kinds,
+    reaped,
+    running,
+    until,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -26,7 +35,7 @@ async def run_one(kernel: Kernel, spec: JobSpec) -> tuple[object, str]:
 
 
 async def test_generate_runs_in_a_worker_and_says_what_a_thread_says(
-    kernel: Kernel, tmp_path: Path
+    kernel: Kernel, tmp_path: Path, new_kernel: KernelMaker
 ) -> None:
     sub = kernel.subscribe()
     spec = generate("The capital of France", max_tokens=24, temperature=1.0, seed=7)
@@ -41,14 +50,12 @@ async def test_generate_runs_in_a_worker_and_says_what_a_thread_says(
     assert states == [JobState.QUEUED, JobState.LOADING, JobState.RUNNING, JobState.DONE]
     assert "".join(e.text for e in events if e.type is EventType.OUTPUT) == text
 
-    threaded = new_kernel(tmp_path / "thread-state", mode="thread")
+    threaded = new_kernel(tmp_path / "thread-state", executor="inline")
     await threaded.start()
     try:
         same, same_text = await run_one(threaded, spec)
     finally:
         await threaded.close()
-        if model_kinds._POOL is not None:
-            model_kinds._POOL.clear()
     assert "worker_pid" not in same.metrics  # type: ignore[attr-defined]
     assert same_text == text and text.strip()
     assert same.progress.done == done.progress.done  # type: ignore[attr-defined]
@@ -92,9 +99,11 @@ async def test_pause_resume_renice_and_kill_reach_the_job_in_its_worker(kernel: 
 
 
 async def test_a_job_paused_before_it_reached_its_worker_starts_paused(kernel: Kernel) -> None:
-    job = await kernel.submit(probe(steps=5))
+    # The submit's reply waits for its commit, by when a warm worker may have the job:
+    # its first check comes only after `first_sleep`, so the pause still comes first.
+    job = await kernel.submit(probe(steps=5, first_sleep=1.0))
     await kernel.pause(job.pid)
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(1.5)
     assert (await kernel.get(job.pid)).progress.done == 0
     await kernel.resume(job.pid)
     [done] = await kernel.wait([job.pid], timeout=60)
@@ -111,17 +120,15 @@ async def test_a_job_paused_before_it_reached_its_worker_starts_paused(kernel: K
     ],
 )
 async def test_failures_keep_the_reasons_a_thread_gives(
-    kernel: Kernel, tmp_path: Path, spec: JobSpec, reason: str
+    kernel: Kernel, tmp_path: Path, new_kernel: KernelMaker, spec: JobSpec, reason: str
 ) -> None:
     failed, _ = await run_one(kernel, spec)
-    threaded = new_kernel(tmp_path / "thread-state", mode="thread")
+    threaded = new_kernel(tmp_path / "thread-state", executor="inline")
     await threaded.start()
     try:
         same, _ = await run_one(threaded, spec)
     finally:
         await threaded.close()
-        if model_kinds._POOL is not None:
-            model_kinds._POOL.clear()
     assert failed.state is JobState.FAILED and "worker_pid" in failed.metrics  # type: ignore[attr-defined]
     assert failed.reason == same.reason  # type: ignore[attr-defined]
     assert reason in failed.reason  # type: ignore[attr-defined]
@@ -144,7 +151,9 @@ async def test_load_keeps_a_model_in_its_worker_until_unload(kernel: Kernel) -> 
     assert again.state is JobState.FAILED and "not loaded" in again.reason  # type: ignore[attr-defined]
 
 
-async def test_restarted_finetune_resumes_from_its_checkpoint_in_a_worker(tmp_path: Path) -> None:
+async def test_restarted_finetune_resumes_from_its_checkpoint_in_a_worker(
+    tmp_path: Path, new_kernel: KernelMaker
+) -> None:
     data = tmp_path / "data.jsonl"
     data.write_text(
         "".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}) + "\n" for i in range(4))
@@ -179,3 +188,26 @@ async def test_a_plugin_model_job_runs_in_a_worker(kernel: Kernel, tmp_path: Pat
     done, out = await run_one(kernel, spec)
     assert done.state is JobState.DONE, done.reason  # type: ignore[attr-defined]
     assert done.metrics["worker_pid"] != os.getpid() and out.strip()  # type: ignore[attr-defined]
+
+
+async def test_runtimes_share_no_workers_and_a_kernel_that_owns_its_runtime_ends_them(
+    kernel: Kernel, tmp_path: Path, worker_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared, _ = await run_one(kernel, probe(steps=2))
+    monkeypatch.setenv("LLMSH_HOME", str(tmp_path / "other-home"))
+    other = make_kernel(KernelConfig(state_dir=tmp_path / "other", nvml=None, executor="process"))
+    for kind in probe_kinds():
+        other.kinds.register(kind)
+    await other.start()
+    try:
+        own, _ = await run_one(other, probe(steps=2))
+        assert own.state is JobState.DONE, own.reason  # type: ignore[attr-defined]
+        mine, theirs = own.metrics["worker_pid"], shared.metrics["worker_pid"]  # type: ignore[attr-defined]
+        assert mine != theirs  # same model and device, another runtime: another worker
+        # Each worker reads the home of the runtime that started it.
+        assert psutil.Process(mine).environ()["LLMSH_HOME"] == str(tmp_path / "other-home")
+        assert psutil.Process(theirs).environ()["LLMSH_HOME"] == str(worker_home)
+    finally:
+        await other.close()
+    assert reaped(mine)  # closed with the kernel that owned its runtime
+    assert not reaped(theirs)  # the shared runtime's worker is not that kernel's to end

@@ -48,6 +48,18 @@ class StepControl:
     def text(self) -> str:
         return "".join(self.parts)
 
+    @property
+    def killed(self) -> bool:
+        return self._ctl.killed
+
+    @property
+    def paused(self) -> bool:
+        return self._ctl.paused
+
+    @property
+    def priority(self) -> int:
+        return self._ctl.priority
+
     def check(self) -> None:
         self._ctl.check()
 
