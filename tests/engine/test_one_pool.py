@@ -21,7 +21,6 @@ from llmsh.kernel import KernelConfig
 from llmsh.models import kinds
 from llmsh.runtime import make_kernel
 from llmsh.shell.session import Shell
-from llmsh.workers.manager import existing_manager
 from tests.shell.test_interpreter import make_shell, sh
 
 pytestmark = [
@@ -31,21 +30,18 @@ pytestmark = [
 MiB = 2**20
 
 
-@pytest.fixture(params=["thread", "process"])
+@pytest.fixture(params=["inline", "process"])
 async def shell(
     request: pytest.FixtureRequest, real_env: Path, tmp_path: Path
 ) -> AsyncIterator[tuple[Shell, str]]:
     mode = str(request.param)
-    config = KernelConfig(state_dir=tmp_path / "state", nvml=None, model_workers=mode)
-    kernel = make_kernel(config)
+    config = KernelConfig(state_dir=tmp_path / "state", nvml=None, executor=mode)
+    kernel = make_kernel(config)  # owns its runtime: closing it ends its workers
     await kernel.start()
     yield make_shell(kernel), mode
     await kernel.close()
     if kinds._POOL is not None:
         kinds._POOL.clear()
-    manager = existing_manager()
-    if manager is not None:
-        manager.close()
 
 
 async def models(shell: Shell) -> list[dict[str, Any]]:
