@@ -67,10 +67,6 @@ def plugins_dir() -> Path:
     return data_dir() / "plugins"
 
 
-def ensure(path: Path) -> Path:
-    return private_dir(path)
-
-
 def _tighten(path: Path, mode: int) -> None:
     """Take group and other permissions off `path`, saying so on stderr."""
     if not mode & _OTHERS:

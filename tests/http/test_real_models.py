@@ -33,7 +33,7 @@ def real(real_home: Path) -> Iterator[LiveDaemon]:
     saved = os.environ.get("LLMSH_HOME")
     os.environ["LLMSH_HOME"] = str(real_home)
     config = KernelConfig(
-        state_dir=folder / "state", nvml=None, model_workers="thread",
+        state_dir=folder / "state", nvml=None, executor="inline",
         capacities=[DeviceCapacity("cpu", 8 << 30, 4)],
     )  # fmt: skip
     daemon = LiveDaemon(make_kernel(config), folder, HttpSettings(port=0)).start()
