@@ -90,7 +90,7 @@ class Registry:
     def vocabulary(self) -> dict[str, Any]:
         """What the natural-language parser learns: every command, flag and value."""
         return {
-            "commands": {c.name: _describe(c) for c in self if not c.hidden},
+            "commands": {c.name: _describe(c) for c in self if c.in_vocabulary and not c.hidden},
             "values": {
                 "DEVICE": [*DEVICES, "cuda:N"],
                 "PRIORITY": [*PRIORITIES, "-20..19"],

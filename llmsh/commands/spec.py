@@ -130,6 +130,9 @@ class Command:
     parent: str = ""
     live_help: Callable[[], str] | None = None
     """Help that depends on the machine (a model's defaults), computed when shown."""
+    in_vocabulary: bool = True
+    """Part of what the intent parser learns. Terminal conveniences (clear, version) are
+    typed, not asked for; leaving them out keeps the trained weights valid."""
 
     def flag(self, spelling: str) -> Flag | None:
         for flag in self.flags:

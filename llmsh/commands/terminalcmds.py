@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from llmsh import __version__
 from llmsh.commands.context import Context
 from llmsh.commands.registry import Register
@@ -25,5 +27,8 @@ async def version(ctx: Context, args: Args) -> int:
 
 
 def register_commands(register: Register) -> None:
-    register(Command("clear", "clear the terminal screen", clear, examples=("clear",)))
-    register(Command("version", "print llmsh's version", version, examples=("version",)))
+    for command in (
+        Command("clear", "clear the terminal screen", clear, examples=("clear",)),
+        Command("version", "print llmsh's version", version, examples=("version",)),
+    ):
+        register(replace(command, in_vocabulary=False))
