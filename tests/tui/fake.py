@@ -8,58 +8,28 @@ Job submission is not part of what it fakes: those calls refuse with a kernel er
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from llmsh.errors import KernelError, NoSuchJob
 from llmsh.kernel import (
     DeviceCapacity,
     DeviceSnapshot,
-    Event,
     EventType,
     JobSpec,
     JobState,
     Process,
     Progress,
+    Subscription,
 )
 from llmsh.kernel.api import KernelAPI, ResidentRow
+from llmsh.kernel.events import EventBus
 
 if TYPE_CHECKING:
     from llmsh.kernel import Plan
 
 T0 = 1_700_000_000.0  # a fixed "now" for deterministic screens
-
-
-class FakeSubscription:
-    def __init__(
-        self, owner: FakeKernel, pids: Iterable[int] | None, types: Iterable[EventType] | None
-    ) -> None:
-        self.owner = owner
-        self.pids = set(pids) if pids is not None else None
-        self.types = set(types) if types is not None else None
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self
-
-    async def __anext__(self) -> Event:
-        event = await self.queue.get()
-        if event is None:
-            raise StopAsyncIteration
-        return event
-
-    async def get(self, timeout: float | None = None) -> Event | None:
-        try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
-        except asyncio.TimeoutError:
-            return None
-
-    def close(self) -> None:
-        if self in self.owner.subs:
-            self.owner.subs.remove(self)
-        self.queue.put_nowait(None)
 
 
 class FakeKernel:
@@ -76,7 +46,7 @@ class FakeKernel:
         self._devices = list(devices)
         self.outputs = dict(outputs or {})
         self.now = now
-        self.subs: list[FakeSubscription] = []
+        self.bus = EventBus()  # the kernel's own event bus: subscriptions behave as real ones
         self.calls: list[tuple[str, int]] = []
 
     def clock(self) -> float:
@@ -89,8 +59,7 @@ class FakeKernel:
         return True
 
     async def close(self) -> None:
-        for sub in list(self.subs):
-            sub.close()
+        self.bus.close()
 
     async def submit(self, spec: JobSpec) -> Process:
         raise KernelError("the fake kernel runs no new jobs")
@@ -140,10 +109,8 @@ class FakeKernel:
 
     def subscribe(
         self, pids: Iterable[int] | None = None, types: Iterable[EventType] | None = None
-    ) -> FakeSubscription:
-        sub = FakeSubscription(self, pids, types)
-        self.subs.append(sub)
-        return sub
+    ) -> Subscription:
+        return self.bus.subscribe(pids, types)
 
     def queue_order(self) -> builtins.list[int]:
         return [
@@ -174,10 +141,7 @@ class FakeKernel:
     def publish(
         self, type: EventType, pid: int, process: Process | None = None, text: str = ""
     ) -> None:
-        event = Event(type, pid, process, text)
-        for sub in list(self.subs):
-            if (sub.pids is None or pid in sub.pids) and (sub.types is None or type in sub.types):
-                sub.queue.put_nowait(event)
+        self.bus.publish(type, pid, process, text)
 
     def write(self, pid: int, text: str) -> None:
         self.outputs[pid] = self.outputs.get(pid, "") + text

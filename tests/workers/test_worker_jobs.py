@@ -98,18 +98,6 @@ async def test_pause_resume_renice_and_kill_reach_the_job_in_its_worker(kernel: 
     assert after.metrics["worker_pid"] == killed.metrics["worker_pid"]  # type: ignore[attr-defined]
 
 
-async def test_a_job_paused_before_it_reached_its_worker_starts_paused(kernel: Kernel) -> None:
-    # The submit's reply waits for its commit, by when a warm worker may have the job:
-    # its first check comes only after `first_sleep`, so the pause still comes first.
-    job = await kernel.submit(probe(steps=5, first_sleep=1.0))
-    await kernel.pause(job.pid)
-    await asyncio.sleep(1.5)
-    assert (await kernel.get(job.pid)).progress.done == 0
-    await kernel.resume(job.pid)
-    [done] = await kernel.wait([job.pid], timeout=60)
-    assert done.state is JobState.DONE and done.progress.done == 5
-
-
 @pytest.mark.parametrize(
     ("spec", "reason"),
     [
