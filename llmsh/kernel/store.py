@@ -228,6 +228,9 @@ class JobStore:
         self._closed = True
         self._waiters.unwatch()
         self._writer.close()
+        # Whoever still waits for a commit learns how it ended: committed, or refused
+        # because the writer is gone. Unsettled, a kill racing the close waited forever.
+        self._waiters.settle()
         self._read.close()
         if self._lock is not None:  # last: the writer has exited, nothing more can land
             self._lock.release()

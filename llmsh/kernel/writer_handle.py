@@ -228,6 +228,7 @@ class Writer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            self.drain()  # its last reports (the final commit), then the end of its output
             self._proc.stdout.close()
         elif self._thread is not None and not self._sender.is_alive():
             os.close(self._wfd)

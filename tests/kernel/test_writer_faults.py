@@ -191,3 +191,25 @@ async def test_a_real_full_disk_loses_nothing_acknowledged() -> None:
                 acknowledged.append((await kernel.submit(JobSpec("noop"))).pid)
         rows = stored(state)
         assert [pid for pid in acknowledged if rows.get(pid) != "done"] == []
+
+
+async def test_a_commit_awaited_while_the_store_closes_is_settled(tmp_path: Path) -> None:
+    """A request waiting for its commit when the kernel closes gets its answer (the job is
+    committed by the writer's last batch) instead of waiting forever."""
+    import asyncio
+
+    from llmsh.kernel.store import JobStore
+
+    store = JobStore(tmp_path / "jobs.db")
+    waiter = asyncio.ensure_future(_save_and_wait(store))
+    await asyncio.sleep(0)  # the save is made and its batch sent; the commit is awaited
+    store.close()  # on the loop thread, as the kernel closes it
+    await asyncio.wait_for(waiter, 5)  # settled: committed by the writer's last batch
+
+
+async def _save_and_wait(store: object) -> None:
+    from llmsh.kernel.records import JobState, Process
+
+    proc = Process(1, "noop", ("noop",), {}, JobState.QUEUED, 0, "auto")
+    store.save(proc)  # type: ignore[attr-defined]
+    await store.durable()  # type: ignore[attr-defined]
