@@ -222,7 +222,15 @@ def register_commands(register: Register) -> None:
             ),
             job=finetune_job,
             job_kind="finetune",
-            examples=("finetune smollm2 --data notes.txt --epochs 1 --out smollm2-notes &",),
+            examples=("finetune smollm2 --data notes.jsonl --epochs 1 --out smollm2-notes &",),
+            description=(
+                "Data: a JSON lines file, one example per line, either"
+                ' {"prompt": ..., "completion": ...}\n(the loss covers the completion) or'
+                ' {"text": ...}.\nDefaults: --epochs 1, --lr 5e-4, --rank 8 (LoRA alpha ='
+                " 2 x rank), examples cut at 256 tokens,\na checkpoint every 10 steps (after"
+                " a crash, `resume ID` continues from it), and the\nresult registered as"
+                " MODEL-ft-PID unless --out names it."
+            ),
         )
     )
     register(

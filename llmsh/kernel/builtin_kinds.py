@@ -27,8 +27,12 @@ def _validate_sleep(args: dict[str, Any]) -> None:
         raise ValueError(f"invalid sleep time {args['seconds']!r}: must be a number >= 0")
 
 
+# A sleeping job reports its progress this often, so `ps` and `top` show it advance.
+SLEEP_TICK = 1.0
+
+
 async def run_sleep(ctx: JobContext) -> int:
-    """Sleep, keeping the remaining time across pause/resume."""
+    """Sleep, keeping the remaining time across pause/resume; progress every tick."""
     remaining = float(ctx.args["seconds"])
     ctx.progress(0.0, remaining, "s")
     total = remaining
@@ -39,7 +43,7 @@ async def run_sleep(ctx: JobContext) -> int:
         # cancellation when the event is already set (a paused job), and the loop spun.
         paused = asyncio.ensure_future(ctx.paused_event.wait())
         try:
-            await asyncio.wait([paused], timeout=remaining)
+            await asyncio.wait([paused], timeout=min(remaining, SLEEP_TICK))
         finally:
             paused.cancel()
         remaining -= time.monotonic() - start

@@ -217,3 +217,9 @@ def test_llmsh_version_flag() -> None:
         [sys.executable, "-m", "llmsh", "--version"], capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout) == (0, f"llmsh {__version__}\n")
+
+
+async def test_help_finetune_says_the_data_format_and_the_defaults(bare: Shell) -> None:
+    out = (await sh(bare, "help finetune")).out
+    assert '{"prompt": ..., "completion": ...}' in out and '{"text": ...}' in out
+    assert "--epochs 1, --lr 5e-4, --rank 8" in out and "MODEL-ft-PID" in out

@@ -371,3 +371,12 @@ async def test_kill_reaches_a_paused_or_resumed_sleep(kernel: Kernel) -> None:
         await kernel.kill(proc.pid)
         [final] = await kernel.wait([proc.pid], timeout=5)
         assert final.state is JobState.KILLED, steps
+
+
+async def test_a_running_sleep_reports_its_progress_as_it_goes(kernel: Kernel) -> None:
+    """Issue 21: `ps` showed 0% for a running sleep until it ended."""
+    proc = await kernel.submit(JobSpec("sleep", ("sleep", "30"), {"seconds": 30}))
+    await asyncio.sleep(2.5)
+    progress = (await kernel.get(proc.pid)).progress
+    assert progress.total == 30 and 1.0 <= progress.done < 30
+    await kernel.kill(proc.pid)
