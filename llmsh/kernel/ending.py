@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmsh.errors import described, one_line
+
 from .control import JobFailed, JobKilled
 
 
@@ -34,12 +36,6 @@ DONE = Ending(EndKind.DONE)
 STOPPED = Ending(EndKind.STOPPED)
 
 
-def one_line(exc: BaseException) -> str:
-    """An unexpected exception as a job's reason: "Type: first line"."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def ending_of_status(status: object) -> Ending:
     """How a job that returned `status` ended."""
     if not isinstance(status, int) or isinstance(status, bool):
@@ -56,9 +52,9 @@ def ending_of_exception(exc: BaseException) -> Ending:
     if isinstance(exc, JobFailed):
         return Ending(EndKind.FAILED, 1, str(exc) or "failed")
     if isinstance(exc, MemoryError):
-        lines = str(exc).strip().splitlines()
-        return Ending(EndKind.FAILED, 1, f"out of memory: {lines[0]}" if lines else "out of memory")
-    return Ending(EndKind.FAILED, 1, one_line(exc))
+        detail = one_line(exc) if str(exc).strip() else ""
+        return Ending(EndKind.FAILED, 1, f"out of memory: {detail}" if detail else "out of memory")
+    return Ending(EndKind.FAILED, 1, described(exc))
 
 
 def run_to_end(fn: Callable[..., object], *args: Any) -> Ending:
