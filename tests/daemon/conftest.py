@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from llmsh.daemon import Daemon, RemoteKernel, connect
+from llmsh.daemon.limits import DaemonLimits
 from llmsh.kernel import DeviceCapacity, Kernel, KernelConfig
 
 
@@ -41,6 +43,26 @@ async def daemon(short_dir: Path) -> AsyncIterator[Daemon]:
     await served.start()
     yield served
     await served.stop(0)
+
+
+@contextlib.asynccontextmanager
+async def tcp_daemon_on(
+    short_dir: Path, token: str, limits: DaemonLimits | None = None
+) -> AsyncIterator[Daemon]:
+    """A started daemon with a token-guarded TCP listener on a free loopback port."""
+    served = Daemon(
+        make_kernel(short_dir / "state"),
+        short_dir / "k.sock",
+        listen=("127.0.0.1", 0),
+        token=token,
+        stop_timeout=0,
+        limits=limits,
+    )
+    await served.start()
+    try:
+        yield served
+    finally:
+        await served.stop(0)
 
 
 @pytest.fixture

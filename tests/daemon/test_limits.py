@@ -16,7 +16,7 @@ from llmsh.daemon import connection as connection_module
 from llmsh.daemon.limits import DaemonLimits
 from llmsh.kernel import JobSpec, QueueFull
 
-from .conftest import make_kernel
+from .conftest import make_kernel, tcp_daemon_on
 
 TOKEN = "t0ken"
 
@@ -26,17 +26,8 @@ async def gated(short_dir: Path) -> AsyncIterator[Daemon]:
     limits = DaemonLimits(
         hello_timeout=600.0, max_unauthenticated=4, max_unauthenticated_per_address=2
     )
-    served = Daemon(
-        make_kernel(short_dir / "state"),
-        short_dir / "k.sock",
-        listen=("127.0.0.1", 0),
-        token=TOKEN,
-        stop_timeout=0,
-        limits=limits,
-    )
-    await served.start()
-    yield served
-    await served.stop(0)
+    async with tcp_daemon_on(short_dir, TOKEN, limits) as served:
+        yield served
 
 
 class Peer:

@@ -14,7 +14,7 @@ from llmsh.daemon.limits import DaemonLimits, PermissionDenied
 from llmsh.daemon.security import TOKEN_ENV, read_token_file
 from llmsh.kernel import JobState, KernelError
 
-from .conftest import DaemonProcess, make_kernel
+from .conftest import DaemonProcess, make_kernel, tcp_daemon_on
 from .test_cli import kernel_cmd
 from .test_clients import sleep, system
 
@@ -117,16 +117,8 @@ def test_status_over_tcp_with_a_token_file(short_dir: Path, daemon_process: Daem
 
 @pytest.fixture
 async def tcp_daemon(short_dir: Path) -> AsyncIterator[Daemon]:
-    served = Daemon(
-        make_kernel(short_dir / "state"),
-        short_dir / "k.sock",
-        listen=("127.0.0.1", 0),
-        token=TOKEN,
-        stop_timeout=0,
-    )
-    await served.start()
-    yield served
-    await served.stop(0)
+    async with tcp_daemon_on(short_dir, TOKEN) as served:
+        yield served
 
 
 async def _tcp(daemon: Daemon) -> RemoteKernel:
